@@ -1,0 +1,3 @@
+from netqos.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The `netqos` command line (also `python -m netqos`)."""
