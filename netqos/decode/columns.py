@@ -13,7 +13,7 @@ from netqos.decode import walk as w
 from netqos.decode.framing import TS_NULL
 from netqos.decode.gather import PROGRAM, run_program
 from netqos.decode.schema import COLUMN_NAMES, PACKET_SCHEMA, STATUS_TEXT, DecodeStatus
-from netqos.decode.text import ip_text, mac_text, validity_buffer
+from netqos.decode.text import ip_text, mac_text
 
 
 @dataclass
@@ -48,7 +48,7 @@ def _gather(buf: np.ndarray, idx: np.ndarray, f: h.Field) -> np.ndarray:
         value >>= f.shift
     if f.mask:
         value &= f.mask
-    return value
+    return np.asarray(value)
 
 
 class _Columns:
@@ -160,7 +160,7 @@ def _int_array(values: np.ndarray, valid: np.ndarray, dtype: pa.DataType) -> pa.
     return pa.Array.from_buffers(dtype, n, [bitmap, data], nulls)
 
 
-_NUMPY_DTYPES: dict[pa.DataType, np.dtype] = {  # type: ignore[type-arg]
+_NUMPY_DTYPES: dict[pa.DataType, np.dtype] = {
     t: np.dtype(t.to_pandas_dtype())
     for t in (pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.float32(), pa.float64())
 }
@@ -215,7 +215,9 @@ def build_batch(records: FramedRecords, wm: np.ndarray) -> pa.RecordBatch:
     arrays["interface_id"] = pa.array(records.interface_id.astype(np.int32))
     arrays["link_type"] = pa.array(records.link_type.astype(np.int32))
     arrays["cap_len"] = pa.array(records.cap_len.astype(np.int32))
-    arrays["wire_len"] = pa.array(records.wire_len.astype(np.int32))
+    # orig_len is an unsigned 32-bit field: a (corrupt) value past int32 is null, not a negative length.
+    wire = records.wire_len
+    arrays["wire_len"] = _int_array(wire, (wire >= 0) & (wire <= np.iinfo(np.int32).max), pa.int32())
 
     for column, anchor, delta, min_addr in h.MAC_COLUMNS:
         off = wm[:, anchor].astype(np.int64)

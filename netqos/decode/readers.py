@@ -288,18 +288,45 @@ class CaptureReader:
             self._fail(f"pcapng {here}: packet length exceeds the block or the {self.max_record}-byte maximum")
             return records, True
         if stop == fr.STOP_NEED_DATA and self._eof:
-            left = self._filled - self._pos
-            if left:
-                self._fail(f"file ends inside pcapng {here} ({left} bytes left)")
-            return records, True
+            return self._pcapng_tail(records, frame_no + n, here)
         if stop == fr.STOP_NEED_DATA and n == 0:
+            head = self._peek(8)
+            if head[:4] == b"\x0a\x0d\x0d\x0a":
+                # An SHB cut by the chunk edge: its length is in the *new* section's byte order.
+                return records, not self._control_block(here)
             # A non-packet block larger than the buffer: grow once to hold it, within reason.
-            blen = struct.unpack(">I" if self._big else "<I", self._peek(8)[4:8])[0]
+            blen = struct.unpack(">I" if self._big else "<I", head[4:8])[0]
             if blen > MAX_CONTROL_BLOCK:
                 self._fail(f"pcapng {here}: block length {blen} is implausibly large")
                 return records, True
             self._refill(need=blen)
         return records, False
+
+    def _pcapng_tail(self, records: FramedRecords, frame_no: int, here: str) -> tuple[FramedRecords | None, bool]:
+        """EOF inside a block: an enhanced packet block whose header is complete keeps its bytes as a row."""
+        left = self._filled - self._pos
+        if left == 0:
+            return records, True
+        self._fail(f"file ends inside pcapng {here} ({left} bytes left)")
+        order = ">" if self._big else "<"
+        if left < 28 or struct.unpack(order + "I", self._buf[self._pos : self._pos + 4].tobytes())[0] != fr.BLOCK_EPB:
+            return records, True
+        iface, hi, lo, caplen, wire = struct.unpack(order + "IIIII", self._buf[self._pos + 8 : self._pos + 28].tobytes())
+        if iface >= len(self._interfaces):
+            return records, True
+        info = self._interfaces[iface]
+        units = (hi << 32) | lo
+        if info.ts_pow2:
+            ts = (units >> info.ts_exp) * 1_000_000_000 + (((units & ((1 << info.ts_exp) - 1)) * 10**9) >> info.ts_exp)
+        else:
+            ts = units * 10 ** (9 - info.ts_exp) if info.ts_exp <= 9 else units // 10 ** (info.ts_exp - 9)
+        present = min(caplen, left - 28)
+        tail = self._single(self._pos + 28, present, wire, ts + info.ts_offset_s * 10**9, iface)
+        tail.link_type[:] = info.link_type
+        if present == caplen and tail.forced_status is not None:
+            tail.forced_status[:] = 0  # the packet itself is whole; only the block's options/trailer are missing
+        self._pos = self._filled
+        return _concat(records, tail), True
 
     def _interface_arrays(self) -> tuple[np.ndarray, ...]:
         ifs = self._interfaces
@@ -364,7 +391,7 @@ class CaptureReader:
             elif code == PCAPNG_OPT_IF_TSOFFSET and length >= 8:
                 iface.ts_offset_s = struct.unpack(order + "q", value[:8])[0]
             i += 4 + length + (-length % 4)
-        if iface.ts_pow2 and iface.ts_exp > 63 or not iface.ts_pow2 and iface.ts_exp > 19:
+        if (iface.ts_pow2 and iface.ts_exp > 63) or (not iface.ts_pow2 and iface.ts_exp > 19):
             iface.ts_exp = 6
             iface.ts_pow2 = False
         return iface

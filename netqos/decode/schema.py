@@ -42,7 +42,7 @@ class DecodeStatus(IntEnum):
     TRUNC_ICMP = 20
     TRUNC_ICMPV6 = 21
     TRUNCATED_RECORD = 22  # the file ended inside this record; cap_len counts only the bytes present
-    OVERSIZED_RECORD = 23  # caplen > snaplen / 256 KiB: payload not decoded
+    OVERSIZED_RECORD = 23  # reserved: a caplen over the maximum stops the file (summary.error), as libpcap does
     BAD_IP_VERSION = 24
 
 
@@ -107,7 +107,7 @@ COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("ipv6_ext_headers", pa.string(), "IPv6 extension header chain, e.g. 'hop,frag' (null when none)"),
     ("src_port", pa.int32(), "TCP or UDP source port"),
     ("dst_port", pa.int32(), "TCP or UDP destination port"),
-    ("tcp_flags", pa.int16(), "TCP flag bits (tcp.flags: FIN=0x01 .. CWR=0x80, AE/NS=0x100)"),
+    ("tcp_flags", pa.int16(), "TCP flag bits as tshark's tcp.flags: FIN=0x01 .. CWR=0x80, AE/NS=0x100, reserved 0xE00"),
     ("tcp_seq", pa.int64(), "TCP sequence number (raw, absolute)"),
     ("tcp_ack", pa.int64(), "TCP acknowledgement number (raw, absolute)"),
     ("tcp_window", pa.int32(), "TCP window field (unscaled)"),

@@ -64,6 +64,7 @@ _ETHERTYPE_VLAN = lt.ETHERTYPE_VLAN
 _ETHERTYPE_QINQ = lt.ETHERTYPE_QINQ
 _ETHERTYPE_QINQ_OLD = lt.ETHERTYPE_QINQ_OLD
 _IPV6_EXT_TABLE = lt.IPV6_EXT_TABLE
+_UNKNOWN_PAYLOAD = 1 << 30  # IP payload of a first fragment: the datagram's length is not known yet
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -291,8 +292,11 @@ def _ipv4(buf: np.ndarray, out: np.ndarray, p: int, pos: int, end: int) -> tuple
     else:
         payload = total - ihl
     out[p, W_IP_PAYLOAD] = payload
-    if _be16(buf, pos + 6) & 0x1FFF:
+    frag = _be16(buf, pos + 6)
+    if frag & 0x1FFF:
         return -1, 0, 0  # a non-first fragment has no L4 header
+    if frag & 0x2000:
+        return proto, pos + ihl, _UNKNOWN_PAYLOAD  # first fragment: L4 lengths cover the whole datagram
     return proto, pos + ihl, payload
 
 
@@ -312,6 +316,7 @@ def _ipv6(buf: np.ndarray, out: np.ndarray, p: int, pos: int, end: int) -> tuple
     q = pos + 40
     chain = 0
     first_fragment = True
+    more_fragments = False
     for _ in range(8):
         code = _IPV6_EXT_TABLE[nh]
         if code == 0:
@@ -326,6 +331,8 @@ def _ipv6(buf: np.ndarray, out: np.ndarray, p: int, pos: int, end: int) -> tuple
             out[p, W_IP6_FRAG] = q
             if _be16(buf, q + 2) & 0xFFF8:
                 first_fragment = False
+            elif buf[q + 3] & 1:
+                more_fragments = True
         elif nh == lt.IPPROTO_AH:
             hlen = (np.int64(buf[q + 1]) + 2) * 4
         else:
@@ -343,11 +350,11 @@ def _ipv6(buf: np.ndarray, out: np.ndarray, p: int, pos: int, end: int) -> tuple
         return -1, 0, 0
     if not first_fragment:
         return -1, 0, 0
-    return nh, q, payload
+    return nh, q, _UNKNOWN_PAYLOAD if more_fragments else payload
 
 
 @njit(cache=True, nogil=True)
-def _l4(buf: np.ndarray, out: np.ndarray, p: int, proto: int, pos: int, end: int) -> None:
+def _l4(buf: np.ndarray, out: np.ndarray, p: int, proto: int, pos: int, end: int, ip_payload: int) -> None:
     if proto == lt.IPPROTO_TCP:
         if pos + 20 > end:
             out[p, W_STATUS] = S.TRUNC_TCP
@@ -367,8 +374,9 @@ def _l4(buf: np.ndarray, out: np.ndarray, p: int, proto: int, pos: int, end: int
             out[p, W_STATUS] = S.TRUNC_UDP
             return
         out[p, W_L4] = pos
-        if _be16(buf, pos + 4) < 8:
-            out[p, W_STATUS] = S.BAD_UDP
+        udp_len = _be16(buf, pos + 4)
+        if udp_len < 8 or udp_len > ip_payload:
+            out[p, W_STATUS] = S.BAD_UDP  # tshark: "Bad length value"
     elif proto == lt.IPPROTO_ICMP or proto == lt.IPPROTO_ICMPV6:
         if pos + 4 > end:
             out[p, W_STATUS] = S.TRUNC_ICMP if proto == lt.IPPROTO_ICMP else S.TRUNC_ICMPV6
@@ -448,11 +456,11 @@ def walk(buf: np.ndarray, rec_off: np.ndarray, rec_cap: np.ndarray, l2: np.ndarr
             continue
         out[p, W_L4_END] = end
         if version == 4:
-            proto, l4pos, _ = _ipv4(buf, out, p, pos, end)
+            proto, l4pos, ip_payload = _ipv4(buf, out, p, pos, end)
         elif version == 6:
-            proto, l4pos, _ = _ipv6(buf, out, p, pos, end)
+            proto, l4pos, ip_payload = _ipv6(buf, out, p, pos, end)
         else:
             continue
         if proto >= 0:
-            _l4(buf, out, p, proto, l4pos, end)
+            _l4(buf, out, p, proto, l4pos, end, ip_payload)
     return out
