@@ -30,8 +30,9 @@ REPORT_JSON = REPO_ROOT / ".cache" / "oracle-report.json"
 def pcap_dir() -> Path | None:
     """NETQOS_PCAP_DIR, else shared/pcaps beside the repo (CI layout), else /work/shared/pcaps."""
     env = os.environ.get("NETQOS_PCAP_DIR")
-    candidates = [Path(env)] if env else []
-    candidates += [REPO_ROOT.parent / "shared" / "pcaps", Path("/work/shared/pcaps")]
+    if env and Path(env).is_dir():
+        return Path(env)  # any folder of captures; MANIFEST.tsv is optional there
+    candidates = [REPO_ROOT.parent / "shared" / "pcaps", Path("/work/shared/pcaps")]
     for c in candidates:
         if (c / "MANIFEST.tsv").exists():
             return c

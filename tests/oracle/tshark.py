@@ -302,11 +302,12 @@ def _ip_payload_on_wire(fr: TsharkFrame, protos: list[str], ip_idx: int) -> int 
     wire length leaves ("IPv4 total length exceeds packet length"). None when it cannot be derived."""
     frame_len = parse_int(fr.first("frame.len"))
     base = _L2_LEN.get(protos[0]) if protos else None
-    if frame_len is None or base is None:
+    if frame_len is None:
         return None
+    if base is None or any(p not in ("ethertype", *_L2_EXTRA) for p in protos[1:ip_idx]):
+        # Link header length not derivable here (SLL vs SLL2 share "sll"): the IP length alone, unclipped.
+        frame_len, base = 1 << 30, 0
     l3off = base + sum(_L2_EXTRA.get(p, 0) for p in protos[1:ip_idx])
-    if any(p not in ("ethertype", *_L2_EXTRA) for p in protos[1:ip_idx]):
-        return None
     if protos[ip_idx] == "ip":
         ip_len, hl = parse_int(fr.first("ip.len")), parse_int(fr.first("ip.hdr_len"))
         if ip_len is None or hl is None:
