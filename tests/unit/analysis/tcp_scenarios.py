@@ -53,6 +53,7 @@ class Seg:
     length: int = 0
     win: int = 65535
     wscale: int | None = None
+    sack: tuple[tuple[int, int], ...] = ()  # SACK blocks, relative to the receiver's ISN (like `ack`)
     expect: frozenset[str] = frozenset()  # flag names; "retransmission" is implied by fast/spurious
     conn: int = 0  # which (client ISN, server ISN) pair of the scenario
     vlan: int | None = None
@@ -78,6 +79,10 @@ class Scenario:
             return 0
         return (self.isns[s.conn][1 - s.d] + s.ack) & 0xFFFFFFFF
 
+    def sack_abs(self, s: Seg) -> list[int]:
+        base = self.isns[s.conn][1 - s.d]
+        return [(base + edge) & 0xFFFFFFFF for block in s.sack for edge in block]
+
     def ts_ns(self, s: Seg) -> int:
         return T0_NS + round(s.t_ms * 1_000_000)
 
@@ -98,6 +103,7 @@ class Scenario:
             rows["tcp_ack"].append(self.abs_ack(s))
             rows["tcp_window"].append(s.win)
             rows["tcp_opt_wscale"].append(s.wscale)
+            rows["tcp_opt_sack_blocks"].append(self.sack_abs(s) or None)
             rows["l4_payload_len"].append(s.length)
             rows["vlan_id"].append(s.vlan)
         schema = pa.schema([PACKET_SCHEMA.field(name) for name in _TABLE_COLUMNS])
@@ -111,6 +117,8 @@ class Scenario:
         for s in self.segs:
             src, dst = (CLIENT, SERVER) if s.d == 0 else (SERVER, CLIENT)
             opts: list[tuple[str, object]] = [("WScale", s.wscale)] if s.wscale is not None else []
+            if s.sack:
+                opts += [("NOP", None), ("NOP", None), ("SAck", tuple(self.sack_abs(s)))]
             tcp = TCP(
                 sport=src[1], dport=dst[1], flags=s.flags, seq=self.abs_seq(s), ack=self.abs_ack(s),
                 window=s.win, options=opts,
@@ -126,7 +134,7 @@ class Scenario:
 
 _TABLE_COLUMNS = [
     "frame_no", "ts_ns", "ip_version", "ip_src", "ip_dst", "ip_proto", "src_port", "dst_port", "tcp_flags",
-    "tcp_seq", "tcp_ack", "tcp_window", "tcp_opt_wscale", "l4_payload_len", "vlan_id",
+    "tcp_seq", "tcp_ack", "tcp_window", "tcp_opt_wscale", "tcp_opt_sack_blocks", "l4_payload_len", "vlan_id",
 ]  # fmt: skip
 
 
@@ -235,6 +243,39 @@ SCENARIOS: list[Scenario] = [
             Seg(30, 1, "PA", 1, 1, 1024, expect=_x("window_full")),
             Seg(40, 0, "A", 1, 1025, win=8),
             Seg(41, 1, "PA", 1025, 1, 512),
+        ],
+    ),
+    Scenario(
+        "window_full_without_scaling",  # no wscale option on the SYNs: the raw window is the window
+        [
+            Seg(0, 0, "S", 0),
+            Seg(10, 1, "SA", 0, 1),
+            Seg(20, 0, "A", 1, 1, win=1000),
+            Seg(30, 1, "PA", 1, 1, 1000, expect=_x("window_full")),
+        ],
+    ),
+    Scenario(
+        "window_full_unknown_scale",  # handshake not captured: scale unknown, Wireshark never says window full
+        [
+            Seg(20, 0, "A", 1, 1, win=8),
+            Seg(30, 1, "PA", 1, 1, 1024),
+            Seg(40, 0, "A", 1, 1025, win=8),
+            Seg(41, 1, "PA", 1025, 1, 8),
+        ],
+    ),
+    Scenario(
+        "sack_bytes_in_flight",
+        [
+            *handshake(),
+            Seg(30, 1, "PA", 1, 1, 100),
+            Seg(31, 1, "PA", 101, 1, 100),
+            Seg(32, 1, "PA", 201, 1, 100),
+            Seg(33, 1, "PA", 301, 1, 100),
+            Seg(40, 0, "A", 1, 101, sack=((201, 401),)),
+            Seg(41, 1, "PA", 401, 1, 100),
+            Seg(50, 0, "A", 1, 101, sack=((201, 501),), expect=_x("dup_ack")),
+            Seg(51, 1, "PA", 101, 1, 100, expect=_x("out_of_order")),  # 10 ms after frame 8 < 20 ms initial RTT
+            Seg(60, 0, "A", 1, 501),
         ],
     ),
     Scenario(

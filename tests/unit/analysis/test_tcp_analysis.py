@@ -109,11 +109,20 @@ def test_window_scaling_and_window_size() -> None:
 
 
 def test_window_full_needs_known_scaling() -> None:
-    """Without the handshake the scale is unknown and Wireshark never reports window full."""
-    segs = sc.BY_NAME["window_full"].segs[2:]
-    out = rows(Scenario("no-syn", list(segs)))
+    """Without the handshake the scale is unknown: Wireshark never reports window full, and shows raw windows."""
+    out = rows(sc.BY_NAME["window_full_unknown_scale"])
     assert not any(r["tcp_window_full"] for r in out)
-    assert out[0]["tcp_window_size"] == 8  # unknown scale: the raw value
+    assert [r["tcp_window_size"] for r in out] == [8, 65535, 8, 65535]
+    unscaled = rows(sc.BY_NAME["window_full_without_scaling"])
+    assert unscaled[3]["tcp_window_full"] and unscaled[2]["tcp_window_size"] == 1000
+
+
+def test_bytes_in_flight_subtracts_the_peers_sack_blocks() -> None:
+    out = rows(sc.BY_NAME["sack_bytes_in_flight"])
+    assert [r["tcp_bytes_in_flight"] for r in out[3:7]] == [100, 200, 300, 400]
+    assert out[8]["tcp_bytes_in_flight"] == 400 - 200  # 101..501 unacked, 201..401 SACKed
+    assert out[10]["tcp_bytes_in_flight"] == 400 - 300  # SACK now 201..501
+    assert out[11]["tcp_acks_frame"] == 9
 
 
 def test_port_reuse_starts_a_new_stream() -> None:
