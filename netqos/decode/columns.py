@@ -13,7 +13,7 @@ from netqos.decode import walk as w
 from netqos.decode.framing import TS_NULL
 from netqos.decode.gather import PROGRAM, run_program
 from netqos.decode.schema import COLUMN_NAMES, PACKET_SCHEMA, STATUS_TEXT, DecodeStatus
-from netqos.decode.text import ip_text, mac_text
+from netqos.decode.text import ip_text, mac_text, string_array
 
 
 @dataclass
@@ -31,7 +31,14 @@ class FramedRecords:
     forced_status: np.ndarray | None = None  # int8; non-zero overrides the walk's status (e.g. truncated record)
 
 
-_STATUS_DICTIONARY = pa.array([STATUS_TEXT[s] for s in sorted(DecodeStatus)], type=pa.string())
+# Arrays here are built from buffers, never with pa.array(): that probes for pandas and imports it,
+# which costs ~0.5 s of CLI start-up.
+_STATUS_DICTIONARY = string_array([STATUS_TEXT[s] for s in sorted(DecodeStatus)])
+
+
+def _plain(values: np.ndarray, dtype: pa.DataType) -> pa.Array:
+    data = np.ascontiguousarray(values, dtype=_NUMPY_DTYPES[dtype])
+    return pa.Array.from_buffers(dtype, len(data), [None, pa.py_buffer(data)])
 
 
 def _gather(buf: np.ndarray, idx: np.ndarray, f: h.Field) -> np.ndarray:
@@ -124,8 +131,7 @@ def _derived(cols: _Columns, wm: np.ndarray, records: FramedRecords) -> None:
     cols.put_all("l4_payload_len", l4_payload, l4_payload >= 0)
     chain = wm[:, w.W_IP6_EXT]
     cols.put_all("ipv6_ext_headers", chain, chain > 0)
-    if "wlan_fc_type" in cols.values:
-        _bssid(cols, wm)
+    _bssid(cols, wm)
 
 
 def _bssid(cols: _Columns, wm: np.ndarray) -> None:
@@ -160,9 +166,14 @@ def _int_array(values: np.ndarray, valid: np.ndarray, dtype: pa.DataType) -> pa.
     return pa.Array.from_buffers(dtype, n, [bitmap, data], nulls)
 
 
+# Explicit map: pyarrow's DataType.to_pandas_dtype() would import pandas (~0.5 s of start-up).
 _NUMPY_DTYPES: dict[pa.DataType, np.dtype] = {
-    t: np.dtype(t.to_pandas_dtype())
-    for t in (pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.float32(), pa.float64())
+    pa.int8(): np.dtype(np.int8),
+    pa.int16(): np.dtype(np.int16),
+    pa.int32(): np.dtype(np.int32),
+    pa.int64(): np.dtype(np.int64),
+    pa.float32(): np.dtype(np.float32),
+    pa.float64(): np.dtype(np.float64),
 }
 
 
@@ -179,7 +190,7 @@ def _sack_blocks(buf: np.ndarray, wm: np.ndarray) -> pa.Array:
     values = _gather(buf, starts, h.Field("sack", 0, 4))
     has = count > 0
     return pa.ListArray.from_arrays(
-        pa.array(offsets, type=pa.int32()), pa.array(values, type=pa.int64()), mask=pa.array(~has)
+        _plain(offsets, pa.int32()), _plain(values, pa.int64()), mask=_int_array(~has, np.ones(n, bool), pa.bool_())
     )
 
 
@@ -193,6 +204,8 @@ def _ext_header_text(chain: np.ndarray, valid: np.ndarray) -> pa.Array:
             names.append(lt.IPV6_EXT_NAMES[c & 7])
             c >>= 3
         out[valid & (chain == code)] = ",".join(reversed(names))
+    if not valid.any():
+        return pa.nulls(chain.shape[0], type=pa.string())
     return pa.array(out, type=pa.string(), mask=~valid)
 
 
@@ -209,32 +222,35 @@ def build_batch(records: FramedRecords, wm: np.ndarray) -> pa.RecordBatch:
     _derived(cols, wm, records)
 
     arrays: dict[str, pa.Array] = {}
-    arrays["frame_no"] = pa.array(np.arange(records.first_frame_no, records.first_frame_no + n, dtype=np.int64))
+    arrays["frame_no"] = _plain(np.arange(records.first_frame_no, records.first_frame_no + n), pa.int64())
     ts = records.ts_ns
     arrays["ts_ns"] = _int_array(ts, ts != TS_NULL, pa.int64())
-    arrays["interface_id"] = pa.array(records.interface_id.astype(np.int32))
-    arrays["link_type"] = pa.array(records.link_type.astype(np.int32))
-    arrays["cap_len"] = pa.array(records.cap_len.astype(np.int32))
+    arrays["interface_id"] = _plain(records.interface_id, pa.int32())
+    arrays["link_type"] = _plain(records.link_type, pa.int32())
+    arrays["cap_len"] = _plain(records.cap_len, pa.int32())
     # orig_len is an unsigned 32-bit field: a (corrupt) value past int32 is null, not a negative length.
     wire = records.wire_len
     arrays["wire_len"] = _int_array(wire, (wire >= 0) & (wire <= np.iinfo(np.int32).max), pa.int32())
 
-    for column, anchor, delta, min_addr in h.MAC_COLUMNS:
+    macs = np.empty((n, len(h.MAC_COLUMNS) + 1), dtype=np.int64)
+    for i, (_, anchor, delta, min_addr) in enumerate(h.MAC_COLUMNS):
         off = wm[:, anchor].astype(np.int64)
         valid = off >= 0
         if min_addr:
             valid &= wm[:, w.W_WLAN_NADDR] >= min_addr
-        arrays[column] = mac_text(buf, off + delta, valid)
-    if "_bssid_addr" in cols.values:
-        which = cols.values["_bssid_addr"]
-        bssid_off = wm[:, w.W_WLAN].astype(np.int64) + np.array([0, 4, 10, 16])[which]
-        arrays["wlan_bssid"] = mac_text(buf, bssid_off, cols.valid["_bssid_addr"])
+        macs[:, i] = np.where(valid, off + delta, -1)
+    which = cols.values["_bssid_addr"]
+    bssid_off = wm[:, w.W_WLAN].astype(np.int64) + np.array([0, 4, 10, 16])[which]
+    macs[:, -1] = np.where(cols.valid["_bssid_addr"], bssid_off, -1)
+    names = [c for c, _, _, _ in h.MAC_COLUMNS] + ["wlan_bssid"]
+    arrays.update(zip(names, mac_text(buf, macs), strict=True))
 
     l3 = wm[:, w.W_L3].astype(np.int64)
     is_v6 = wm[:, w.W_IP_VER] == 6
-    has_ip = l3 >= 0
-    for column, off4, off6 in h.IP_ADDRESS_COLUMNS:
-        arrays[column] = ip_text(buf, l3 + np.where(is_v6, off6, off4), is_v6, has_ip)
+    ips = np.empty((n, len(h.IP_ADDRESS_COLUMNS)), dtype=np.int64)
+    for i, (_, off4, off6) in enumerate(h.IP_ADDRESS_COLUMNS):
+        ips[:, i] = np.where(l3 >= 0, l3 + np.where(is_v6, off6, off4), -1)
+    arrays.update(zip([c for c, _, _ in h.IP_ADDRESS_COLUMNS], ip_text(buf, ips, is_v6), strict=True))
 
     arrays["tcp_opt_sack_blocks"] = _sack_blocks(buf, wm)
     chain_valid = cols.valid.pop("ipv6_ext_headers")
@@ -243,7 +259,9 @@ def build_batch(records: FramedRecords, wm: np.ndarray) -> pa.RecordBatch:
     status = wm[:, w.W_STATUS].astype(np.int8)
     if records.forced_status is not None:
         status = np.where(records.forced_status != 0, records.forced_status, status).astype(np.int8)
-    arrays["decode_status"] = pa.DictionaryArray.from_arrays(pa.array(status), _STATUS_DICTIONARY).cast(pa.string())
+    arrays["decode_status"] = pa.DictionaryArray.from_arrays(_plain(status, pa.int8()), _STATUS_DICTIONARY).cast(
+        pa.string()
+    )
 
     for field in PACKET_SCHEMA:
         if field.name in arrays:

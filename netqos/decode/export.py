@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +14,7 @@ import pyarrow.parquet as pq
 
 from netqos.decode.readers import CaptureFormatError, open_capture
 from netqos.decode.schema import PACKET_SCHEMA, SOURCE_FILE_COLUMN
+from netqos.decode.text import string_array
 from netqos.progress import byte_progress
 
 OUTPUT_SCHEMA = PACKET_SCHEMA.append(pa.field(SOURCE_FILE_COLUMN, pa.string(), metadata={"doc": "capture file"}))
@@ -25,29 +28,58 @@ class DecodeReport:
 
 
 def with_source(batch: pa.RecordBatch, source: str) -> pa.RecordBatch:
-    names = pa.DictionaryArray.from_arrays(np.zeros(batch.num_rows, np.int32), pa.array([source]))
+    indices = pa.Array.from_buffers(
+        pa.int32(), batch.num_rows, [None, pa.py_buffer(np.zeros(batch.num_rows, np.int32))]
+    )
+    names = pa.DictionaryArray.from_arrays(indices, string_array([source]))
     return pa.RecordBatch.from_arrays([*batch.columns, names.cast(pa.string())], schema=OUTPUT_SCHEMA)
 
 
-def decode_to_parquet(files: Sequence[Path], output: Path, *, progress: bool = False) -> DecodeReport:
-    report = DecodeReport()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(output.name + ".partial")
-    with pq.ParquetWriter(tmp, OUTPUT_SCHEMA, compression="zstd") as writer, byte_progress(
-        files, enabled=progress
-    ) as advance:
+_DONE = object()
+
+
+def _decode_files(files: Sequence[Path], out: queue.Queue[object], report: DecodeReport) -> None:
+    """Producer: decode every file into `out` (bounded), then _DONE. Failures go to the report, not up."""
+    try:
         for path in files:
             try:
                 with open_capture(path) as reader:
                     for batch in reader.batches():
-                        writer.write_batch(with_source(batch, str(path)))
-                        report.packets += batch.num_rows
+                        out.put(with_source(batch, str(path)))
                     if reader.summary.error:
                         report.failures.append(f"{path}: {reader.summary.error} (rows before it were kept)")
                     else:
                         report.files_ok += 1
             except (CaptureFormatError, OSError) as exc:
                 report.failures.append(f"{path}: {exc}")
-            advance(path)
+            out.put(path)  # file boundary, for the progress bar
+    except BaseException as exc:
+        out.put(exc)
+    finally:
+        out.put(_DONE)
+
+
+def decode_to_parquet(files: Sequence[Path], output: Path, *, progress: bool = False) -> DecodeReport:
+    """Decode in a worker thread while this thread writes Parquet: the Numba kernels and Arrow's writer both
+    release the GIL, so on two cores the two halves overlap. The queue bounds memory to a few batches."""
+    report = DecodeReport()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(output.name + ".partial")
+    batches: queue.Queue[object] = queue.Queue(maxsize=4)
+    worker = threading.Thread(target=_decode_files, args=(files, batches, report), daemon=True)
+    worker.start()
+    with (
+        pq.ParquetWriter(tmp, OUTPUT_SCHEMA, compression="zstd") as writer,
+        byte_progress(files, enabled=progress) as advance,
+    ):
+        while (item := batches.get()) is not _DONE:
+            if isinstance(item, pa.RecordBatch):
+                writer.write_batch(item)
+                report.packets += item.num_rows
+            elif isinstance(item, Path):
+                advance(item)
+            elif isinstance(item, BaseException):
+                raise item
+    worker.join()
     tmp.replace(output)  # readers never see a half-written file
     return report

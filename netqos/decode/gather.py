@@ -65,9 +65,7 @@ def compile_program(headers: tuple[Header, ...] = HEADERS) -> FieldProgram:
                     f.valid_bits,
                 ]
             )
-    return FieldProgram(
-        tuple(columns), np.array(hrows, dtype=np.int64), np.array(frows, dtype=np.int64), post_scale
-    )
+    return FieldProgram(tuple(columns), np.array(hrows, dtype=np.int64), np.array(frows, dtype=np.int64), post_scale)
 
 
 def _read_expr(offset: int, width: int, little: bool) -> str:

@@ -197,9 +197,7 @@ class CaptureReader:
             np.zeros(n, np.int32),
         )
 
-    def _records(
-        self, frame_no: int, n: int, arrays: tuple[np.ndarray, ...], link_type: np.ndarray
-    ) -> FramedRecords:
+    def _records(self, frame_no: int, n: int, arrays: tuple[np.ndarray, ...], link_type: np.ndarray) -> FramedRecords:
         off, cap, wire, ts, iface = (a[:n] for a in arrays)
         return FramedRecords(self._buf, off, cap, wire, ts, iface, link_type, frame_no)
 
@@ -311,7 +309,9 @@ class CaptureReader:
         order = ">" if self._big else "<"
         if left < 28 or struct.unpack(order + "I", self._buf[self._pos : self._pos + 4].tobytes())[0] != fr.BLOCK_EPB:
             return records, True
-        iface, hi, lo, caplen, wire = struct.unpack(order + "IIIII", self._buf[self._pos + 8 : self._pos + 28].tobytes())
+        iface, hi, lo, caplen, wire = struct.unpack(
+            order + "IIIII", self._buf[self._pos + 8 : self._pos + 28].tobytes()
+        )
         if iface >= len(self._interfaces):
             return records, True
         info = self._interfaces[iface]

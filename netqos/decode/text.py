@@ -10,6 +10,14 @@ _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _COLON = ord(":")
 
 
+def string_array(texts: list[str]) -> pa.Array:
+    """A small string array built from buffers: pa.array() would import pandas (~0.5 s of start-up)."""
+    encoded = [t.encode() for t in texts]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
+    np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    return pa.StringArray.from_buffers(len(encoded), pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded)))
+
+
 def validity_buffer(valid: np.ndarray) -> pa.Buffer | None:
     if valid.all():
         return None
@@ -17,37 +25,55 @@ def validity_buffer(valid: np.ndarray) -> pa.Buffer | None:
 
 
 @njit(cache=True, nogil=True)
-def _mac_text_kernel(buf: np.ndarray, offsets: np.ndarray, valid: np.ndarray) -> tuple:  # type: ignore[type-arg]
-    n = offsets.shape[0]
-    data = np.empty(n * 17, dtype=np.uint8)
-    offs = np.empty(n + 1, dtype=np.int32)
-    o = 0
+def _mac_text_kernel(buf: np.ndarray, addr: np.ndarray) -> tuple:  # type: ignore[type-arg]
+    """addr: int64 [rows, k] byte offsets (-1 = null). One pass over the rows for all k columns."""
+    n, k = addr.shape
+    data = np.empty((k, n * 17), dtype=np.uint8)
+    offs = np.empty((k, n + 1), dtype=np.int32)
+    o = np.zeros(k, dtype=np.int64)
     for p in range(n):
-        offs[p] = o
-        if not valid[p]:
+        for c in range(k):
+            offs[c, p] = o[c]
+            a = addr[p, c]
+            if a < 0:
+                continue
+            q = o[c]
+            for j in range(6):
+                if j:
+                    data[c, q] = _COLON
+                    q += 1
+                byte = buf[a + j]
+                data[c, q] = _HEX[byte >> 4]
+                data[c, q + 1] = _HEX[byte & 15]
+                q += 2
+            o[c] = q
+    for c in range(k):
+        offs[c, n] = o[c]
+    return data, offs
+
+
+def _string_columns(data: np.ndarray, offs: np.ndarray, valid: np.ndarray) -> list[pa.Array]:
+    n = valid.shape[0]
+    out = []
+    for c in range(valid.shape[1]):
+        ok = valid[:, c]
+        nulls = n - int(np.count_nonzero(ok))
+        if nulls == n:
+            out.append(pa.nulls(n, type=pa.string()))
             continue
-        a = offsets[p]
-        for k in range(6):
-            if k:
-                data[o] = _COLON
-                o += 1
-            byte = buf[a + k]
-            data[o] = _HEX[byte >> 4]
-            data[o + 1] = _HEX[byte & 15]
-            o += 2
-    offs[n] = o
-    return data[:o], offs
+        bitmap = None if nulls == 0 else pa.py_buffer(np.packbits(ok, bitorder="little"))
+        body = data[c, : offs[c, n]]
+        out.append(pa.StringArray.from_buffers(n, pa.py_buffer(offs[c]), pa.py_buffer(body), bitmap, nulls))
+    return out
 
 
-def mac_text(buf: np.ndarray, offsets: np.ndarray, valid: np.ndarray) -> pa.Array:
-    """aa:bb:cc:dd:ee:ff for every row whose `offsets` is valid; null elsewhere."""
-    n = offsets.shape[0]
+def mac_text(buf: np.ndarray, addr: np.ndarray) -> list[pa.Array]:
+    """aa:bb:cc:dd:ee:ff text columns for an int64 [rows, k] matrix of address offsets (-1 = null)."""
+    valid = addr >= 0
     if not valid.any():
-        return pa.nulls(n, type=pa.string())
-    data, offs = _mac_text_kernel(buf, offsets.astype(np.int64), valid)
-    return pa.StringArray.from_buffers(
-        n, pa.py_buffer(offs), pa.py_buffer(data), validity_buffer(valid), int(n - valid.sum())
-    )
+        return [pa.nulls(addr.shape[0], type=pa.string()) for _ in range(addr.shape[1])]
+    data, offs = _mac_text_kernel(buf, np.ascontiguousarray(addr, dtype=np.int64))
+    return _string_columns(data, offs, valid)
 
 
 # Decimal text of every octet value: digits right-aligned in 3 bytes, plus the digit count.
@@ -132,28 +158,31 @@ def _write_hex_group(out: np.ndarray, o: int, v: int) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _ip_text_kernel(buf: np.ndarray, addr_off: np.ndarray, is_v6: np.ndarray, valid: np.ndarray) -> tuple:  # type: ignore[type-arg]
-    n = addr_off.shape[0]
-    data = np.empty(n * 39 + 1, dtype=np.uint8)
-    offs = np.empty(n + 1, dtype=np.int32)
-    o = 0
+def _ip_text_kernel(buf: np.ndarray, addr: np.ndarray, is_v6: np.ndarray) -> tuple:  # type: ignore[type-arg]
+    """addr: int64 [rows, k] offsets of addresses (-1 = null); one pass for all k columns."""
+    n, k = addr.shape
+    data = np.empty((k, n * 39 + 1), dtype=np.uint8)
+    offs = np.empty((k, n + 1), dtype=np.int32)
+    o = np.zeros(k, dtype=np.int64)
     for p in range(n):
-        offs[p] = o
-        if not valid[p]:
-            continue
-        if is_v6[p]:
-            o = _write_ipv6(buf, addr_off[p], data, o)
-        else:
-            o = _write_ipv4(buf, addr_off[p], data, o)
-    offs[n] = o
-    return data[:o], offs
+        for c in range(k):
+            offs[c, p] = o[c]
+            a = addr[p, c]
+            if a < 0:
+                continue
+            if is_v6[p]:
+                o[c] = _write_ipv6(buf, a, data[c], o[c])
+            else:
+                o[c] = _write_ipv4(buf, a, data[c], o[c])
+    for c in range(k):
+        offs[c, n] = o[c]
+    return data, offs
 
 
-def ip_text(buf: np.ndarray, addr_off: np.ndarray, is_v6: np.ndarray, valid: np.ndarray) -> pa.Array:
-    n = addr_off.shape[0]
+def ip_text(buf: np.ndarray, addr: np.ndarray, is_v6: np.ndarray) -> list[pa.Array]:
+    """IPv4 dotted / IPv6 RFC 5952 text columns for an int64 [rows, k] matrix of address offsets (-1 = null)."""
+    valid = addr >= 0
     if not valid.any():
-        return pa.nulls(n, type=pa.string())
-    data, offs = _ip_text_kernel(buf, addr_off.astype(np.int64), is_v6, valid)
-    return pa.StringArray.from_buffers(
-        n, pa.py_buffer(offs), pa.py_buffer(data), validity_buffer(valid), int(n - valid.sum())
-    )
+        return [pa.nulls(addr.shape[0], type=pa.string()) for _ in range(addr.shape[1])]
+    data, offs = _ip_text_kernel(buf, np.ascontiguousarray(addr, dtype=np.int64), is_v6)
+    return _string_columns(data, offs, valid)
