@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,10 +24,17 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _default_home() -> Path:
+    if os.environ.get("NETQOS_HOME"):
+        return Path(os.environ["NETQOS_HOME"])
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "netqos"
 
 
-class SparkSettings(BaseModel):
+class _Section(BaseModel):
+    # A misspelled key in a section ([spark] mastr=...) is an error, not silently ignored.
+    model_config = ConfigDict(extra="forbid")
+
+
+class SparkSettings(_Section):
     master: str = "local[*]"
     app_name: str = "netqos"
     driver_memory: str = "2g"
@@ -39,12 +46,12 @@ class SparkSettings(BaseModel):
     log_level: str = "WARN"
 
 
-class LakeSettings(BaseModel):
+class LakeSettings(_Section):
     warehouse_dir: Path = Field(default_factory=lambda: PROJECT_ROOT / "warehouse")
     database: str = "netqos"
 
 
-class S3Settings(BaseModel):
+class S3Settings(_Section):
     endpoint_url: str | None = None
     region: str = "us-east-1"
     access_key_id: SecretStr | None = None
@@ -52,7 +59,7 @@ class S3Settings(BaseModel):
     landing_bucket: str = "netqos-landing"
 
 
-class DecodeSettings(BaseModel):
+class DecodeSettings(_Section):
     # Bytes read per chunk; bounds decoder memory independently of file size.
     chunk_bytes: int = Field(default=32 << 20, ge=1 << 16)
     # Records claiming more than this are treated as corrupt (Wireshark's limit is 256 KiB for most links).
@@ -83,7 +90,10 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_path = Path(os.environ.get("NETQOS_CONFIG", "netqos.toml"))
+        explicit = os.environ.get("NETQOS_CONFIG")
+        toml_path = Path(explicit or "netqos.toml")
+        if explicit and not toml_path.is_file():
+            raise FileNotFoundError(f"NETQOS_CONFIG={explicit} does not exist (unset it to use defaults)")
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if toml_path.is_file():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))

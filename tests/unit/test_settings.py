@@ -119,3 +119,21 @@ def test_secrets_stay_out_of_repr_and_dumps(monkeypatch: pytest.MonkeyPatch):
         assert "AKIA-not-a-real-key" not in shown
     assert s.s3.secret_access_key is not None
     assert s.s3.secret_access_key.get_secret_value() == "hunter2-very-secret"
+
+
+def test_nested_typo_is_rejected(monkeypatch):
+    monkeypatch.setenv("NETQOS_SPARK__MASTR", "local[2]")
+    with pytest.raises(ValidationError, match="mastr"):
+        Settings()
+
+
+def test_missing_config_file_is_an_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("NETQOS_CONFIG", str(tmp_path / "nope.toml"))
+    with pytest.raises(FileNotFoundError, match="nope.toml"):
+        Settings()
+
+
+def test_jars_dir_follows_netqos_home(monkeypatch, tmp_path):
+    monkeypatch.setenv("NETQOS_HOME", str(tmp_path))
+    monkeypatch.delenv("NETQOS_SPARK__JARS_DIR", raising=False)
+    assert Settings().spark.jars_dir == tmp_path / "jars"

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Idempotent installers behind `make venv|jars|tools`: scripts/bootstrap.sh STEP [STEP...]
+#   venv   .venv + uv + requirements.txt + `pip install -e .`   (stamp: .venv/.netqos-deps-<sha>)
+#   jars   Delta / hadoop-aws jars via Maven into the jar cache  (stamp: <jars dir>/.netqos-jars-<sha>)
+#   tools  tshark + capinfos from apt, only if missing
+#   make   GNU make from apt, only if missing (for bare CI machines)
+# A step whose stamp matches returns at once and touches no network.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+VENV=${VENV:-$ROOT/.venv}
+CACHE_HOME=${XDG_CACHE_HOME:-$HOME/.cache}
+# Outside the repo so a fresh clone (CI) reuses earlier downloads.
+export UV_CACHE_DIR=${UV_CACHE_DIR:-$CACHE_HOME/uv}
+# Same folder as Settings.spark.jars_dir (netqos/settings.py); the Makefile exports it to Python too.
+if [[ -n ${NETQOS_HOME:-} ]]; then default_jars=$NETQOS_HOME/jars; else default_jars=$CACHE_HOME/netqos/jars; fi
+JARS_DIR=${NETQOS_SPARK__JARS_DIR:-$default_jars}
+UV_VERSION=0.13.9
+PY_WANT=3.11  # requirements.txt is compiled for it (`make lock`)
+
+log() { printf '[bootstrap] %s\n' "$*" >&2; }
+die() { printf '[bootstrap] ERROR: %s\n' "$*" >&2; exit 1; }
+hash16() { cat "$@" | sha256sum | cut -c1-16; }
+
+# apt-get install, as root or through sudo; never prompts.
+apt_install() {
+    local sudo=()
+    if [[ $(id -u) -ne 0 ]]; then
+        command -v sudo >/dev/null || die "need root or sudo to apt-get install $*; install them yourself and rerun"
+        sudo=(sudo)
+    fi
+    command -v apt-get >/dev/null || die "no apt-get here: install $* with your package manager and rerun"
+    log "apt-get install $*"
+    "${sudo[@]}" apt-get update -q
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+}
+
+python_ok() {  # is $1 a working Python $PY_WANT?
+    [[ -x $1 ]] && "$1" -c "import sys; sys.exit(sys.version_info[:2] != tuple(map(int, '$PY_WANT'.split('.'))))" 2>/dev/null
+}
+
+step_venv() {
+    local stamp="$VENV/.netqos-deps-$(hash16 requirements.txt pyproject.toml)"
+    if [[ -f $stamp ]] && python_ok "$VENV/bin/python"; then log "python deps up to date"; return 0; fi
+
+    if ! python_ok "$VENV/bin/python"; then
+        local py="" cand
+        for cand in ${PYTHON:-} python$PY_WANT python3; do
+            if command -v "$cand" >/dev/null && python_ok "$(command -v "$cand")"; then
+                py=$("$cand" -c 'import sys; print(sys.executable)')  # the real binary, not a pyenv shim
+                break
+            fi
+        done
+        [[ -n $py ]] || die "Python $PY_WANT not found (tried \$PYTHON, python$PY_WANT, python3); install it or set PYTHON=/path/to/python$PY_WANT"
+        log "creating $VENV with $py"
+        # --clear: an old .venv from another Python is replaced, not patched.
+        "$py" -m venv --clear "$VENV" || die "'$py -m venv' failed (on Debian: apt-get install python$PY_WANT-venv)"
+    fi
+    if [[ $("$VENV/bin/uv" --version 2>/dev/null) != "uv $UV_VERSION"* ]]; then
+        log "installing uv $UV_VERSION"
+        "$VENV/bin/python" -m pip install -q --disable-pip-version-check "uv==$UV_VERSION"
+    fi
+    log "uv pip install -r requirements.txt (cache: $UV_CACHE_DIR)"
+    "$VENV/bin/uv" pip install -q --python "$VENV/bin/python" -r requirements.txt
+    "$VENV/bin/uv" pip install -q --python "$VENV/bin/python" --no-deps -e .
+    rm -f "$VENV"/.netqos-deps-*
+    touch "$stamp"
+    log "python deps ready"
+}
+
+step_jars() {
+    local pom=infra/jars/pom.xml
+    local stamp_name=".netqos-jars-$(hash16 "$pom")"
+    if [[ -f $JARS_DIR/$stamp_name ]] && compgen -G "$JARS_DIR/delta-spark_*.jar" >/dev/null; then
+        log "Spark jars up to date in $JARS_DIR"
+        return 0
+    fi
+
+    command -v java >/dev/null || apt_install openjdk-17-jdk-headless
+    command -v mvn >/dev/null || apt_install maven
+    # Fill a scratch folder and swap it in whole: a pom change never leaves two Delta versions behind.
+    local tmp="$JARS_DIR.tmp.$$"
+    rm -rf "$tmp"
+    mkdir -p "$(dirname "$JARS_DIR")"
+    local args=(-B -ntp -f "$pom" dependency:copy-dependencies "-Dnetqos.jars.dir=$tmp")
+    # Offline first: when ~/.m2 already holds everything this needs no network at all.
+    if ! mvn -o -q "${args[@]}" >"$tmp.log" 2>&1; then
+        rm -rf "$tmp"
+        log "fetching Spark jars from Maven Central into ~/.m2 (first time only; the AWS SDK bundle is ~680 MB)"
+        mvn "${args[@]}" || die "mvn failed; see the output above"
+    fi
+    rm -f "$tmp.log"
+    compgen -G "$tmp/delta-spark_*.jar" >/dev/null || die "mvn ran but no delta-spark jar landed in $tmp; check $pom"
+    touch "$tmp/$stamp_name"
+    rm -rf "$JARS_DIR"
+    mv "$tmp" "$JARS_DIR"
+    log "Spark jars ready in $JARS_DIR ($(find "$JARS_DIR" -name '*.jar' | wc -l) jars)"
+}
+
+step_tools() {
+    if command -v tshark >/dev/null && command -v capinfos >/dev/null; then log "tshark present"; return 0; fi
+    # tshark's package asks whether non-root users may capture; answer "no" up front (no prompt, no setuid).
+    local sudo=()
+    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+    if command -v debconf-set-selections >/dev/null; then
+        echo "wireshark-common wireshark-common/install-setuid boolean false" | "${sudo[@]}" debconf-set-selections
+    fi
+    apt_install tshark  # wireshark-common (a dependency) brings capinfos
+    command -v tshark >/dev/null && command -v capinfos >/dev/null || die "tshark/capinfos still missing after apt-get"
+    log "$(tshark --version | head -1)"
+}
+
+step_make() {
+    command -v make >/dev/null || apt_install make
+}
+
+[[ $# -gt 0 ]] || die "usage: $0 venv|jars|tools|make ..."
+for step in "$@"; do
+    case $step in
+        venv|deps) step_venv ;;
+        jars) step_jars ;;
+        tools) step_tools ;;
+        make) step_make ;;
+        *) die "unknown step '$step' (venv, jars, tools, make)" ;;
+    esac
+done
