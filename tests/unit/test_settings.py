@@ -129,7 +129,7 @@ def test_nested_typo_is_rejected(monkeypatch):
 
 def test_missing_config_file_is_an_error(monkeypatch, tmp_path):
     monkeypatch.setenv("NETQOS_CONFIG", str(tmp_path / "nope.toml"))
-    with pytest.raises(FileNotFoundError, match="nope.toml"):
+    with pytest.raises(FileNotFoundError, match=r"nope\.toml"):
         Settings()
 
 

@@ -11,7 +11,8 @@ DOC = Path(__file__).resolve().parents[3] / "docs" / "schema" / "packets.md"
 
 
 def test_schema_doc_is_current():
-    assert DOC.read_text() == render_markdown(), "regenerate: python -m netqos.decode.schema_doc > docs/schema/packets.md"
+    regenerate = "python -m netqos.decode.schema_doc > docs/schema/packets.md"
+    assert DOC.read_text() == render_markdown(), f"docs are stale; regenerate: {regenerate}"
 
 
 def test_required_columns_present():
