@@ -1,4 +1,4 @@
-"""Numba kernels of the TCP analysis: conversation grouping and the per-(stream, direction) state machine.
+"""Numba kernels of the TCP analysis: the per-(stream, direction) state machine (grouping is in _grouping.py).
 
 The state machine follows Wireshark's `tcp_analyze_sequence_number()` (epan/dissectors/packet-tcp.c, 4.0)
 and the parts of `dissect_tcp()` around it that feed it (port-reuse detection, initial RTT, window-scale
@@ -94,89 +94,6 @@ def _le_seq(a: int, b: int) -> bool:
 def _ult(a: int, b: int) -> bool:
     """a < b with both int64 read as uint64 (Wireshark keeps time deltas in guint64)."""
     return (a ^ _SIGN) < (b ^ _SIGN)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _hash3(a: int, b: int, c: int) -> int:
-    h = a * -7046029254386353131 + b
-    h = (h ^ (h >> 29)) * -4658895280553007687 + c
-    h = (h ^ (h >> 32)) * -7046029254386353131
-    return h ^ (h >> 31)
-
-
-@njit(cache=True, nogil=True)
-def group_conversations(
-    valid: np.ndarray,
-    src_addr: np.ndarray,
-    dst_addr: np.ndarray,
-    src_port: np.ndarray,
-    dst_port: np.ndarray,
-    vlan: np.ndarray,
-    file_code: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Conversation ids of the valid rows (numbered by first appearance, -1 elsewhere) and each row's direction.
-
-    The key is the unordered pair of (address code, port) endpoints plus `vlan` and `file_code` (callers pass
-    zeros to ignore them). Direction 0 = the row's source is the smaller endpoint. Open addressing in a table
-    that doubles when half full, so its size follows the number of conversations, not of rows.
-    """
-    n = valid.shape[0]
-    gid = np.full(n, -1, np.int64)
-    dirn = np.zeros(n, np.int64)
-    size = 1024
-    key1 = np.empty(size, np.int64)
-    key2 = np.empty(size, np.int64)
-    key3 = np.empty(size, np.int64)
-    slot_gid = np.full(size, -1, np.int64)
-    groups = 0
-    for i in range(n):
-        if not valid[i]:
-            continue
-        sa = src_addr[i]
-        da = dst_addr[i]
-        sp = src_port[i]
-        dp = dst_port[i]
-        if sa < da or (sa == da and sp <= dp):
-            a = (sa << 16) | sp
-            b = (da << 16) | dp
-        else:
-            a = (da << 16) | dp
-            b = (sa << 16) | sp
-            dirn[i] = 1
-        c = (file_code[i] << 27) | vlan[i]
-        if 2 * (groups + 1) > size:
-            old1, old2, old3, old_gid = key1, key2, key3, slot_gid
-            size *= 2
-            key1 = np.empty(size, np.int64)
-            key2 = np.empty(size, np.int64)
-            key3 = np.empty(size, np.int64)
-            slot_gid = np.full(size, -1, np.int64)
-            for j in range(old_gid.shape[0]):
-                if old_gid[j] >= 0:
-                    q = _hash3(old1[j], old2[j], old3[j]) & (size - 1)
-                    while slot_gid[q] >= 0:
-                        q = (q + 1) & (size - 1)
-                    key1[q] = old1[j]
-                    key2[q] = old2[j]
-                    key3[q] = old3[j]
-                    slot_gid[q] = old_gid[j]
-        mask = size - 1
-        q = _hash3(a, b, c) & mask
-        while True:
-            g = slot_gid[q]
-            if g < 0:
-                key1[q] = a
-                key2[q] = b
-                key3[q] = c
-                slot_gid[q] = groups
-                gid[i] = groups
-                groups += 1
-                break
-            if key1[q] == a and key2[q] == b and key3[q] == c:
-                gid[i] = g
-                break
-            q = (q + 1) & mask
-    return gid, dirn, groups
 
 
 @njit(cache=True, nogil=True)

@@ -17,6 +17,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from netqos.analysis import _tcp_kernel as k
+from netqos.analysis._grouping import group_conversations
+from netqos.analysis.columns import codes as _codes
+from netqos.analysis.columns import column as _col
+from netqos.analysis.columns import ints as _ints
+from netqos.analysis.columns import valid as _valid
 
 SOURCE_FILE_COLUMN = "source_file"
 
@@ -97,40 +102,6 @@ _FLAG_COLUMNS: list[tuple[str, int]] = [
 ]
 
 
-def _col(table: pa.Table, name: str) -> pa.ChunkedArray | None:
-    if name in table.column_names:
-        return table.column(name)
-    return None
-
-
-def _ints(col: pa.ChunkedArray | None, n: int, fill: int) -> np.ndarray:
-    """int64 NumPy copy of a column with nulls (or a missing column) replaced by `fill`."""
-    if col is None:
-        return np.full(n, fill, np.int64)
-    return np.asarray(pc.fill_null(col, fill).to_numpy(), dtype=np.int64)
-
-
-def _valid(col: pa.ChunkedArray | None, n: int) -> np.ndarray:
-    if col is None:
-        return np.zeros(n, np.bool_)
-    return np.asarray(pc.is_valid(col).to_numpy(), dtype=np.bool_)
-
-
-def _codes(*cols: pa.ChunkedArray) -> list[np.ndarray]:
-    """Integer codes for string columns sharing one dictionary (null -> -1)."""
-    chunks = [c for col in cols for c in col.chunks]
-    if not chunks:
-        return [np.zeros(0, np.int64) for _ in cols]
-    combined = pa.chunked_array(chunks, type=pa.string()).combine_chunks().dictionary_encode()
-    idx = np.asarray(pc.fill_null(combined.indices, -1).to_numpy(), dtype=np.int64)
-    out = []
-    start = 0
-    for col in cols:
-        out.append(idx[start : start + len(col)])
-        start += len(col)
-    return out
-
-
 def _sack(col: pa.ChunkedArray | None, n: int) -> tuple[np.ndarray, np.ndarray]:
     if col is None or col.null_count == len(col):
         return np.zeros(n, np.int64), np.zeros(n, np.int64)
@@ -178,9 +149,9 @@ def analyze(table: pa.Table, *, vlan_aware: bool = True, bytes_in_flight: bool =
         vlan = np.zeros(n, np.int64)
     src_file = _col(table, SOURCE_FILE_COLUMN)
     file_code = _codes(src_file)[0] if src_file is not None else np.zeros(n, np.int64)
-    gid, dirn, n_groups = k.group_conversations(
+    gid, dirn, n_groups = group_conversations(
         tcp, src_code, dst_code, _ints(table.column("src_port"), n, 0), _ints(table.column("dst_port"), n, 0),
-        vlan, file_code,
+        file_code, vlan,
     )  # fmt: skip
 
     # Rows are processed in array order; that is capture order as long as each file's frames increase.

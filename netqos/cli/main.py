@@ -8,9 +8,9 @@ import sys
 from collections.abc import Sequence
 
 from netqos import __version__
-from netqos.cli import analyze_cmd, decode_cmd, demo_cmd
+from netqos.cli import analyze_cmd, decode_cmd, demo_cmd, flows_cmd
 
-COMMANDS = (decode_cmd, demo_cmd, analyze_cmd)
+COMMANDS = (decode_cmd, demo_cmd, analyze_cmd, flows_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,77 @@
+"""`netqos flows FILE... -o OUT.parquet`: decode captures, run the TCP analysis and write bidirectional flows."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "flows",
+        help="bidirectional flows (packets, bytes, timing, TCP flags/retransmissions/RTT, UDP jitter) to Parquet",
+    )
+    p.add_argument("files", nargs="+", type=Path, help="capture files (flows do not span files)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="output .parquet file")
+    p.add_argument("--idle-timeout", type=float, default=120.0, help="seconds of silence that end a flow (120)")
+    p.add_argument("--active-timeout", type=float, default=1800.0, help="seconds after which a flow is cut (1800)")
+    p.add_argument("--no-tcp-close", action="store_true", help="do not end TCP flows at RST / both FINs")
+    p.add_argument("--ignore-vlan", action="store_true", help="VLAN ids are not part of the flow key")
+    p.add_argument("--sensor", default="local", help="sensor_id of the flows (default: local)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from netqos.analysis.tcp import analyze
+    from netqos.decode import CaptureFormatError, open_capture
+    from netqos.decode.schema import SOURCE_FILE_COLUMN
+    from netqos.flows import FLOW_SCHEMA, FlowConfig, build_flows
+
+    try:
+        cfg = FlowConfig(
+            idle_timeout=args.idle_timeout,
+            active_timeout=args.active_timeout,
+            tcp_close=not args.no_tcp_close,
+            vlan_aware=not args.ignore_vlan,
+            sensor_id=args.sensor,
+        )
+    except (TypeError, ValueError) as exc:
+        print(f"netqos flows: {exc}", file=sys.stderr)
+        return 2
+    schema = FLOW_SCHEMA.append(pa.field(SOURCE_FILE_COLUMN, pa.string(), metadata={"doc": "capture file"}))
+    failures: list[str] = []
+    flows = packets = files_ok = 0
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.output.with_name(args.output.name + ".partial")
+    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        for path in args.files:
+            try:
+                with open_capture(path) as reader:
+                    batches = list(reader.batches())
+                    error = reader.summary.error
+            except (CaptureFormatError, OSError) as exc:
+                failures.append(f"{path}: {exc}")
+                continue
+            if error:
+                failures.append(f"{path}: {error} (rows before it were used)")
+            else:
+                files_ok += 1
+            if not batches:
+                continue
+            table = pa.Table.from_batches(batches)
+            result = build_flows(table, analyze(table, vlan_aware=cfg.vlan_aware, bytes_in_flight=False), cfg)
+            source = pa.array([str(path)] * result.num_rows, pa.string())
+            writer.write_table(result.append_column(schema.field(SOURCE_FILE_COLUMN), source))
+            flows += result.num_rows
+            packets += table.num_rows
+            print(f"{path}: {table.num_rows} packets -> {result.num_rows} flows", file=sys.stderr)
+    tmp.replace(args.output)
+    for failure in failures:
+        print(f"netqos flows: {failure}", file=sys.stderr)
+    print(f"{flows} flows from {packets} packets, {files_ok}/{len(args.files)} files -> {args.output}", file=sys.stderr)
+    return 1 if failures else 0
