@@ -195,18 +195,23 @@ def _sack_blocks(buf: np.ndarray, wm: np.ndarray) -> pa.Array:
 
 
 def _ext_header_text(chain: np.ndarray, valid: np.ndarray) -> pa.Array:
-    """Chains are packed 3 bits per header (see walk._ipv6); few distinct values, so decode each once."""
-    out = np.empty(chain.shape[0], dtype=object)
-    for code in np.unique(chain[valid]):
-        names = []
-        c = int(code)
-        while c:
-            names.append(lt.IPV6_EXT_NAMES[c & 7])
-            c >>= 3
-        out[valid & (chain == code)] = ",".join(reversed(names))
+    """Chains are packed 3 bits per header (see walk._ipv6): few distinct values, so each is named once and
+    the column is a dictionary lookup."""
+    n = chain.shape[0]
     if not valid.any():
-        return pa.nulls(chain.shape[0], type=pa.string())
-    return pa.array(out, type=pa.string(), mask=~valid)
+        return pa.nulls(n, type=pa.string())
+    codes, index = np.unique(chain[valid], return_inverse=True)
+    names = []
+    for code in codes.tolist():
+        parts = []
+        while code:
+            parts.append(lt.IPV6_EXT_NAMES[code & 7])
+            code >>= 3
+        names.append(",".join(reversed(parts)))
+    indices = np.zeros(n, dtype=np.int32)
+    indices[valid] = index
+    dict_indices = _int_array(indices, valid, pa.int32())
+    return pa.DictionaryArray.from_arrays(dict_indices, string_array(names)).cast(pa.string())
 
 
 def build_batch(records: FramedRecords, wm: np.ndarray) -> pa.RecordBatch:

@@ -65,7 +65,7 @@ def decode_to_parquet(files: Sequence[Path], output: Path, *, progress: bool = F
     report = DecodeReport()
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(output.name + ".partial")
-    batches: queue.Queue[object] = queue.Queue(maxsize=4)
+    batches: queue.Queue[object] = queue.Queue(maxsize=2)
     worker = threading.Thread(target=_decode_files, args=(files, batches, report), daemon=True)
     worker.start()
     with (

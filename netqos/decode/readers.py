@@ -85,7 +85,7 @@ class CaptureReader:
         self,
         source: str | Path | BinaryIO,
         *,
-        chunk_bytes: int = 32 << 20,
+        chunk_bytes: int = 8 << 20,
         max_record_bytes: int = 256 * 1024,
         max_batch_rows: int = 1 << 18,
     ) -> None:
@@ -429,7 +429,7 @@ def _concat(a: FramedRecords, b: FramedRecords) -> FramedRecords:
 def open_capture(
     source: str | Path | BinaryIO,
     *,
-    chunk_bytes: int = 32 << 20,
+    chunk_bytes: int = 8 << 20,
     max_record_bytes: int = 256 * 1024,
 ) -> CaptureReader:
     """Open a pcap/pcapng file or binary stream. Raises CaptureFormatError when it is not a capture."""
