@@ -1,0 +1,1 @@
+"""Delta Lake tables: their specs (tables.py) and the ingest ledger (ledger.py). See docs/tables.md."""
