@@ -12,7 +12,9 @@ if TYPE_CHECKING:
     from pyspark.sql.types import StructType
 
 # What the `pcap` source yields: every decoded column, then the file the row came from.
-PCAP_SOURCE_SCHEMA = PACKET_SCHEMA.append(pa.field(SOURCE_FILE_COLUMN, pa.string(), nullable=True))
+PCAP_SOURCE_SCHEMA = PACKET_SCHEMA.append(
+    pa.field(SOURCE_FILE_COLUMN, pa.string(), nullable=True, metadata={"doc": "absolute path of the capture file"})
+)
 
 
 def to_spark_schema(schema: pa.Schema) -> StructType:
@@ -32,8 +34,3 @@ def to_spark_schema(schema: pa.Schema) -> StructType:
 def pcap_source_struct() -> StructType:
     """The `pcap` data source's schema as a Spark StructType."""
     return to_spark_schema(PCAP_SOURCE_SCHEMA)
-
-
-def pcap_source_ddl() -> str:
-    """The same schema as a DDL string, e.g. for `spark.read.schema(...)` or docs."""
-    return ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in pcap_source_struct().fields)
