@@ -27,40 +27,32 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
     from netqos.analysis.tcp import ANALYSIS_SCHEMA, OPTIONAL_COLUMNS, REQUIRED_COLUMNS, analyze
-    from netqos.decode import CaptureFormatError, open_capture
+    from netqos.decode.export import decode_each, parquet_output, with_source_column
     from netqos.decode.schema import SOURCE_FILE_COLUMN
 
     schema = ANALYSIS_SCHEMA.append(pa.field(SOURCE_FILE_COLUMN, pa.string(), metadata={"doc": "capture file"}))
-    needed = [*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS]
     failures: list[str] = []
     packets = tcp_packets = files_ok = 0
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.output.with_name(args.output.name + ".partial")
-    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-        for path in args.files:
-            try:
-                with open_capture(path) as reader:
-                    batches = [batch.select(needed) for batch in reader.batches()]
-                    error = reader.summary.error
-            except (CaptureFormatError, OSError) as exc:
-                failures.append(f"{path}: {exc}")
+    with parquet_output(args.output, schema) as writer:
+        for decoded in decode_each(args.files, [*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS]):
+            path = decoded.path
+            if decoded.table is None:
+                failures.append(f"{path}: {decoded.error}")
                 continue
-            if error:
-                failures.append(f"{path}: {error} (rows before it were analysed)")
+            if decoded.error:
+                failures.append(f"{path}: {decoded.error} (rows before it were analysed)")
             else:
                 files_ok += 1
-            if not batches:
+            if not decoded.table.num_rows:
                 continue
             result = analyze(
-                pa.Table.from_batches(batches),
+                decoded.table,
                 vlan_aware=not args.ignore_vlan,
                 bytes_in_flight=not args.no_bytes_in_flight,
             )
-            source = pa.array([str(path)] * result.num_rows, pa.string())
-            writer.write_table(result.append_column(schema.field(SOURCE_FILE_COLUMN), source))
+            writer.write_table(with_source_column(result, path, schema))
             packets += result.num_rows
             tcp_n = result.num_rows - result.column("tcp_stream").null_count
             tcp_packets += tcp_n
@@ -70,7 +62,6 @@ def run(args: argparse.Namespace) -> int:
             }
             flagged = ", ".join(f"{k} {v}" for k, v in counts.items())
             print(f"{path}: {result.num_rows} packets, {tcp_n} TCP, {flagged}", file=sys.stderr)
-    tmp.replace(args.output)
     for failure in failures:
         print(f"netqos analyze: {failure}", file=sys.stderr)
     print(

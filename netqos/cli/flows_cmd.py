@@ -25,10 +25,9 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     from netqos.analysis.tcp import analyze
-    from netqos.decode import CaptureFormatError, open_capture
+    from netqos.decode.export import decode_each, parquet_output, with_source_column
     from netqos.decode.schema import SOURCE_FILE_COLUMN
     from netqos.flows import FLOW_SCHEMA, FlowConfig, build_flows
 
@@ -46,31 +45,23 @@ def run(args: argparse.Namespace) -> int:
     schema = FLOW_SCHEMA.append(pa.field(SOURCE_FILE_COLUMN, pa.string(), metadata={"doc": "capture file"}))
     failures: list[str] = []
     flows = packets = files_ok = 0
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.output.with_name(args.output.name + ".partial")
-    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-        for path in args.files:
-            try:
-                with open_capture(path) as reader:
-                    batches = list(reader.batches())
-                    error = reader.summary.error
-            except (CaptureFormatError, OSError) as exc:
-                failures.append(f"{path}: {exc}")
+    with parquet_output(args.output, schema) as writer:
+        for decoded in decode_each(args.files):
+            path, table = decoded.path, decoded.table
+            if table is None:
+                failures.append(f"{path}: {decoded.error}")
                 continue
-            if error:
-                failures.append(f"{path}: {error} (rows before it were used)")
+            if decoded.error:
+                failures.append(f"{path}: {decoded.error} (rows before it were used)")
             else:
                 files_ok += 1
-            if not batches:
+            if not table.num_rows:
                 continue
-            table = pa.Table.from_batches(batches)
             result = build_flows(table, analyze(table, vlan_aware=cfg.vlan_aware, bytes_in_flight=False), cfg)
-            source = pa.array([str(path)] * result.num_rows, pa.string())
-            writer.write_table(result.append_column(schema.field(SOURCE_FILE_COLUMN), source))
+            writer.write_table(with_source_column(result, path, schema))
             flows += result.num_rows
             packets += table.num_rows
             print(f"{path}: {table.num_rows} packets -> {result.num_rows} flows", file=sys.stderr)
-    tmp.replace(args.output)
     for failure in failures:
         print(f"netqos flows: {failure}", file=sys.stderr)
     print(f"{flows} flows from {packets} packets, {files_ok}/{len(args.files)} files -> {args.output}", file=sys.stderr)

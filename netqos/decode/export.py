@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,3 +84,45 @@ def decode_to_parquet(files: Sequence[Path], output: Path, *, progress: bool = F
     worker.join()
     tmp.replace(output)  # readers never see a half-written file
     return report
+
+
+@dataclass
+class DecodedFile:
+    """One capture decoded whole: `table` is None when the file could not be read at all."""
+
+    path: Path
+    table: pa.Table | None
+    error: str | None  # unreadable, or reading stopped early (the rows before it are in `table`)
+
+
+def decode_each(files: Sequence[Path], columns: Sequence[str] | None = None) -> Iterator[DecodedFile]:
+    """Decode files one at a time (memory: one file's selected columns), for per-file analyses."""
+    for path in files:
+        try:
+            with open_capture(path) as reader:
+                batches = [b.select(list(columns)) if columns else b for b in reader.batches()]
+                error = reader.summary.error
+        except (CaptureFormatError, OSError) as exc:
+            yield DecodedFile(path, None, str(exc))
+            continue
+        schema = PACKET_SCHEMA if columns is None else pa.schema([PACKET_SCHEMA.field(c) for c in columns])
+        yield DecodedFile(path, pa.Table.from_batches(batches, schema=schema), error)
+
+
+@contextmanager
+def parquet_output(output: Path, schema: pa.Schema) -> Iterator[pq.ParquetWriter]:
+    """A Parquet writer to `<output>.partial`, renamed to `output` only once complete."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(output.name + ".partial")
+    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        yield writer
+    tmp.replace(output)
+
+
+def with_source_column(table: pa.Table, source: Path, schema: pa.Schema) -> pa.Table:
+    """`table` plus the `source_file` column of `schema` (every row: `source`)."""
+    indices = pa.Array.from_buffers(
+        pa.int32(), table.num_rows, [None, pa.py_buffer(np.zeros(table.num_rows, np.int32))]
+    )
+    names = pa.DictionaryArray.from_arrays(indices, string_array([str(source)])).cast(pa.string())
+    return table.append_column(schema.field(SOURCE_FILE_COLUMN), names)

@@ -148,24 +148,15 @@ def frame_pcapng(
         body = pos + 8
         body_len = blen - 12
         if btype == BLOCK_EPB or btype == BLOCK_OPB:
-            if btype == BLOCK_EPB:
-                if body_len < 20:
-                    return n, pos, STOP_BAD_RECORD
-                iface = np.int64(_u32(buf, body, big))
-                hi = _u32(buf, body + 4, big)
-                lo = _u32(buf, body + 8, big)
-                caplen = np.int64(_u32(buf, body + 12, big))
-                wire = np.int64(_u32(buf, body + 16, big))
-                data = body + 20
-            else:
-                if body_len < 20:
-                    return n, pos, STOP_BAD_RECORD
-                iface = np.int64(_u16(buf, body, big))
-                hi = _u32(buf, body + 4, big)
-                lo = _u32(buf, body + 8, big)
-                caplen = np.int64(_u32(buf, body + 12, big))
-                wire = np.int64(_u32(buf, body + 16, big))
-                data = body + 20
+            if body_len < 20:
+                return n, pos, STOP_BAD_RECORD
+            # The obsolete packet block has a 16-bit interface id (then a drop count); the layout is otherwise the same.
+            iface = np.int64(_u32(buf, body, big)) if btype == BLOCK_EPB else np.int64(_u16(buf, body, big))
+            hi = _u32(buf, body + 4, big)
+            lo = _u32(buf, body + 8, big)
+            caplen = np.int64(_u32(buf, body + 12, big))
+            wire = np.int64(_u32(buf, body + 16, big))
+            data = body + 20
             if iface >= n_if:
                 return n, pos, STOP_BAD_INTERFACE
             if caplen > max_record:
