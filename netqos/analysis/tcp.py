@@ -22,8 +22,7 @@ from netqos.analysis.columns import codes as _codes
 from netqos.analysis.columns import column as _col
 from netqos.analysis.columns import ints as _ints
 from netqos.analysis.columns import valid as _valid
-
-SOURCE_FILE_COLUMN = "source_file"
+from netqos.decode.schema import SOURCE_FILE_COLUMN, SOURCE_FILE_FIELD
 
 # (name, type, description). Order is the output column order (source_file is appended when the input has it).
 COLUMNS: list[tuple[str, pa.DataType, str]] = [
@@ -224,5 +223,5 @@ def _build(
     src_file = _col(table, SOURCE_FILE_COLUMN)
     if src_file is not None:
         cols[SOURCE_FILE_COLUMN] = src_file
-        schema = schema.append(pa.field(SOURCE_FILE_COLUMN, pa.string()))
+        schema = schema.append(SOURCE_FILE_FIELD)
     return pa.Table.from_pydict(cols, schema=schema)

@@ -25,14 +25,13 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     from netqos.analysis.tcp import ANALYSIS_SCHEMA, OPTIONAL_COLUMNS, REQUIRED_COLUMNS, analyze
     from netqos.decode.export import decode_each, parquet_output, with_source_column
-    from netqos.decode.schema import SOURCE_FILE_COLUMN
+    from netqos.decode.schema import SOURCE_FILE_FIELD
 
-    schema = ANALYSIS_SCHEMA.append(pa.field(SOURCE_FILE_COLUMN, pa.string(), metadata={"doc": "capture file"}))
+    schema = ANALYSIS_SCHEMA.append(SOURCE_FILE_FIELD)
     failures: list[str] = []
     packets = tcp_packets = files_ok = 0
     with parquet_output(args.output, schema) as writer:
@@ -52,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
                 vlan_aware=not args.ignore_vlan,
                 bytes_in_flight=not args.no_bytes_in_flight,
             )
-            writer.write_table(with_source_column(result, path, schema))
+            writer.write_table(with_source_column(result, path))
             packets += result.num_rows
             tcp_n = result.num_rows - result.column("tcp_stream").null_count
             tcp_packets += tcp_n

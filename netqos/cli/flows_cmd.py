@@ -24,11 +24,10 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import pyarrow as pa
 
     from netqos.analysis.tcp import analyze
     from netqos.decode.export import decode_each, parquet_output, with_source_column
-    from netqos.decode.schema import SOURCE_FILE_COLUMN
+    from netqos.decode.schema import SOURCE_FILE_FIELD
     from netqos.flows import FLOW_SCHEMA, FlowConfig, build_flows
 
     try:
@@ -42,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     except (TypeError, ValueError) as exc:
         print(f"netqos flows: {exc}", file=sys.stderr)
         return 2
-    schema = FLOW_SCHEMA.append(pa.field(SOURCE_FILE_COLUMN, pa.string(), metadata={"doc": "capture file"}))
+    schema = FLOW_SCHEMA.append(SOURCE_FILE_FIELD)
     failures: list[str] = []
     flows = packets = files_ok = 0
     with parquet_output(args.output, schema) as writer:
@@ -58,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
             if not table.num_rows:
                 continue
             result = build_flows(table, analyze(table, vlan_aware=cfg.vlan_aware, bytes_in_flight=False), cfg)
-            writer.write_table(with_source_column(result, path, schema))
+            writer.write_table(with_source_column(result, path))
             flows += result.num_rows
             packets += table.num_rows
             print(f"{path}: {table.num_rows} packets -> {result.num_rows} flows", file=sys.stderr)

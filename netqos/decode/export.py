@@ -14,11 +14,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from netqos.decode.readers import CaptureFormatError, open_capture
-from netqos.decode.schema import PACKET_SCHEMA, SOURCE_FILE_COLUMN
+from netqos.decode.schema import PACKET_SCHEMA, SOURCE_FILE_FIELD
 from netqos.decode.text import string_array
 from netqos.progress import byte_progress
 
-OUTPUT_SCHEMA = PACKET_SCHEMA.append(pa.field(SOURCE_FILE_COLUMN, pa.string(), metadata={"doc": "capture file"}))
+OUTPUT_SCHEMA = PACKET_SCHEMA.append(SOURCE_FILE_FIELD)
 
 
 @dataclass
@@ -28,12 +28,14 @@ class DecodeReport:
     failures: list[str] = field(default_factory=list)  # "<file>: <reason>", incl. partially read files
 
 
+def source_column(rows: int, source: str | Path) -> pa.Array:
+    """`source` repeated `rows` times, built from buffers (pa.array() would import pandas)."""
+    indices = pa.Array.from_buffers(pa.int32(), rows, [None, pa.py_buffer(np.zeros(rows, np.int32))])
+    return pa.DictionaryArray.from_arrays(indices, string_array([str(source)])).cast(pa.string())
+
+
 def with_source(batch: pa.RecordBatch, source: str) -> pa.RecordBatch:
-    indices = pa.Array.from_buffers(
-        pa.int32(), batch.num_rows, [None, pa.py_buffer(np.zeros(batch.num_rows, np.int32))]
-    )
-    names = pa.DictionaryArray.from_arrays(indices, string_array([source]))
-    return pa.RecordBatch.from_arrays([*batch.columns, names.cast(pa.string())], schema=OUTPUT_SCHEMA)
+    return pa.RecordBatch.from_arrays([*batch.columns, source_column(batch.num_rows, source)], schema=OUTPUT_SCHEMA)
 
 
 _DONE = object()
@@ -119,10 +121,6 @@ def parquet_output(output: Path, schema: pa.Schema) -> Iterator[pq.ParquetWriter
     tmp.replace(output)
 
 
-def with_source_column(table: pa.Table, source: Path, schema: pa.Schema) -> pa.Table:
-    """`table` plus the `source_file` column of `schema` (every row: `source`)."""
-    indices = pa.Array.from_buffers(
-        pa.int32(), table.num_rows, [None, pa.py_buffer(np.zeros(table.num_rows, np.int32))]
-    )
-    names = pa.DictionaryArray.from_arrays(indices, string_array([str(source)])).cast(pa.string())
-    return table.append_column(schema.field(SOURCE_FILE_COLUMN), names)
+def with_source_column(table: pa.Table, source: Path) -> pa.Table:
+    """`table` plus the `source_file` column (every row: `source`)."""
+    return table.append_column(SOURCE_FILE_FIELD, source_column(table.num_rows, source))

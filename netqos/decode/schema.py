@@ -160,3 +160,4 @@ COLUMN_NAMES: list[str] = [name for name, _, _ in COLUMNS]
 
 # Added by the CLI / Spark source when rows from several files share one table.
 SOURCE_FILE_COLUMN = "source_file"
+SOURCE_FILE_FIELD = pa.field(SOURCE_FILE_COLUMN, pa.string(), metadata={"doc": "capture file"})

@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 
 from netqos.analysis._grouping import group_conversations
 from netqos.analysis.columns import column, ints, valid
+from netqos.decode.schema import SOURCE_FILE_COLUMN, SOURCE_FILE_FIELD
 from netqos.flows import _kernel as k
 from netqos.flows.config import FlowConfig
 from netqos.flows.flow_id import flow_ids, text_hashes
@@ -21,7 +22,6 @@ from netqos.flows.schema import (
     ANALYSIS_COUNTERS,
     FLOW_SCHEMA,
     SCOPES,
-    SOURCE_FILE_COLUMN,
     TCP_FLAG_NAMES,
 )
 
@@ -237,5 +237,5 @@ def _assemble(
     src_file = column(packets, SOURCE_FILE_COLUMN)
     if src_file is not None:
         cols[SOURCE_FILE_COLUMN] = src_file.take(pa.array(first)).combine_chunks()
-        schema = schema.append(pa.field(SOURCE_FILE_COLUMN, pa.string(), metadata={"doc": "capture file"}))
+        schema = schema.append(SOURCE_FILE_FIELD)
     return pa.Table.from_pydict(cols, schema=schema)

@@ -92,4 +92,3 @@ FLOW_SCHEMA = pa.schema(
 )
 
 COLUMN_NAMES: list[str] = [name for name, _, _ in COLUMNS]
-SOURCE_FILE_COLUMN = "source_file"
