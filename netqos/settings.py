@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import (
@@ -19,6 +19,9 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+if TYPE_CHECKING:
+    from netqos.features.config import FeatureConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,6 +70,37 @@ class DecodeSettings(_Section):
     max_record_bytes: int = Field(default=256 * 1024, ge=65535)
 
 
+class FeatureSettings(_Section):
+    """Flows and QoS windows (netqos.features); see docs/flows.md and docs/schema/qos_windows.md."""
+
+    idle_timeout: float = Field(default=120.0, gt=0)
+    active_timeout: float = Field(default=1800.0, gt=0)
+    tcp_close: bool = True
+    vlan_aware: bool = True
+    window_seconds: tuple[int, ...] = (10, 60)
+    # Service class -> ports; None = netqos.features.config.DEFAULT_SERVICE_PORTS.
+    service_ports: dict[str, tuple[int, ...]] | None = None
+    plugins: tuple[str, ...] = ()
+    # Spark groups each sensor's packets into this many buckets of address pairs (0 = spark.shuffle_partitions).
+    flow_buckets: int = Field(default=0, ge=0)
+
+    def config(self, sensor_id: str = "local", *, per_file: bool = True) -> FeatureConfig:
+        """The library's FeatureConfig (validated there: window lengths, port ranges)."""
+        from netqos.features.config import DEFAULT_SERVICE_PORTS, FeatureConfig
+        from netqos.flows.config import FlowConfig
+
+        flow = FlowConfig(
+            idle_timeout=self.idle_timeout,
+            active_timeout=self.active_timeout,
+            tcp_close=self.tcp_close,
+            vlan_aware=self.vlan_aware,
+            sensor_id=sensor_id,
+            per_file=per_file,
+        )
+        ports = dict(DEFAULT_SERVICE_PORTS) if self.service_ports is None else self.service_ports
+        return FeatureConfig(flow=flow, window_seconds=self.window_seconds, service_ports=ports, plugins=self.plugins)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="NETQOS_",
@@ -81,6 +115,7 @@ class Settings(BaseSettings):
     lake: LakeSettings = Field(default_factory=LakeSettings)
     s3: S3Settings = Field(default_factory=S3Settings)
     decode: DecodeSettings = Field(default_factory=DecodeSettings)
+    features: FeatureSettings = Field(default_factory=FeatureSettings)
 
     @classmethod
     def settings_customise_sources(

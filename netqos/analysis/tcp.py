@@ -112,7 +112,9 @@ def _sack(col: pa.ChunkedArray | None, n: int) -> tuple[np.ndarray, np.ndarray]:
     return count, total
 
 
-def analyze(table: pa.Table, *, vlan_aware: bool = True, bytes_in_flight: bool = True) -> pa.Table:
+def analyze(
+    table: pa.Table, *, vlan_aware: bool = True, bytes_in_flight: bool = True, segments: np.ndarray | None = None
+) -> pa.Table:
     """Wireshark-style TCP analysis of one capture's decoded packets.
 
     `table` needs the columns REQUIRED_COLUMNS of the packets schema (OPTIONAL_COLUMNS are used when present);
@@ -123,6 +125,8 @@ def analyze(table: pa.Table, *, vlan_aware: bool = True, bytes_in_flight: bool =
     VLAN 42 are two streams). Wireshark 4.0 ignores VLAN ids, so `vlan_aware=False` reproduces tshark.
     `bytes_in_flight=False` skips tcp_bytes_in_flight (all null), which is the only part whose cost grows with
     the number of unacknowledged segments.
+    `segments` (int64 per row) analyses each segment on its own, like separate files, in row order (frame_no
+    must then increase in row order); the Spark jobs pass the flow index so that analysis restarts per flow.
     """
     missing = [c for c in REQUIRED_COLUMNS if c not in table.column_names]
     if missing:
@@ -147,7 +151,10 @@ def analyze(table: pa.Table, *, vlan_aware: bool = True, bytes_in_flight: bool =
     else:
         vlan = np.zeros(n, np.int64)
     src_file = _col(table, SOURCE_FILE_COLUMN)
-    file_code = _codes(src_file)[0] if src_file is not None else np.zeros(n, np.int64)
+    if segments is not None:
+        file_code = np.asarray(segments, dtype=np.int64)
+    else:
+        file_code = _codes(src_file)[0] if src_file is not None else np.zeros(n, np.int64)
     gid, dirn, n_groups = group_conversations(
         tcp, src_code, dst_code, _ints(table.column("src_port"), n, 0), _ints(table.column("dst_port"), n, 0),
         file_code, vlan,
@@ -156,7 +163,7 @@ def analyze(table: pa.Table, *, vlan_aware: bool = True, bytes_in_flight: bool =
     # Rows are processed in array order; that is capture order as long as each file's frames increase.
     frame = _ints(table.column("frame_no"), n, 0)
     order = None
-    if src_file is None:
+    if src_file is None or segments is not None:
         if np.any(np.diff(frame) < 0):
             order = np.argsort(frame, kind="stable")
     else:

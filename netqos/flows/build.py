@@ -7,6 +7,8 @@ object is created per packet. Column meanings: docs/flows.md.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -88,47 +90,90 @@ def _i64(values: np.ndarray) -> pa.Array:
     return pa.array(np.ascontiguousarray(values, dtype=np.int64), pa.int64())
 
 
-def build_flows(packets: pa.Table, analysis: pa.Table | None = None, cfg: FlowConfig | None = None) -> pa.Table:
-    """Bidirectional flows of decoded packets (schema FLOW_SCHEMA, plus source_file when the input has it).
+@dataclass(frozen=True)
+class FlowAssignment:
+    """Which flow each packet row belongs to. Rows are visited in `order` (by key, then time); flow f covers
+    order[starts[f]:starts[f + 1]]. Per-flow arrays are in that cut order, not in output order."""
 
-    `packets`: the packets schema of netqos.decode (REQUIRED_COLUMNS; OPTIONAL_COLUMNS used when present), any
-    row order. `analysis`: `netqos.analysis.tcp.analyze(packets)` (row-aligned) for the TCP counters and RTT,
-    or None. Flows are ordered by first timestamp, then flow_id.
-    """
+    keys: RowKeys
+    order: np.ndarray  # input row indices of keyed rows, sorted by (group, ts), stable
+    starts: np.ndarray  # n_flows + 1 offsets into order
+    reason: np.ndarray  # END_* per flow
+    fdir: np.ndarray  # per position in order: 0 initiator -> responder, 1 the other way
+    flow_id: np.ndarray  # per flow
+    first: np.ndarray  # input row of each flow's first packet
+    first_ts: np.ndarray  # per flow
+    perm: np.ndarray  # output order of flows: by first_ts, then flow_id
+
+    @property
+    def n_flows(self) -> int:
+        return int(self.starts.shape[0] - 1)
+
+    def row_flow_index(self, n: int) -> np.ndarray:
+        """Per input row: its flow's index in cut order, -1 for rows in no flow."""
+        out = np.full(n, -1, np.int64)
+        out[self.order] = np.repeat(np.arange(self.n_flows, dtype=np.int64), np.diff(self.starts))
+        return out
+
+
+def assign_flows(packets: pa.Table, cfg: FlowConfig | None = None) -> FlowAssignment:
+    """Cut packets into flows (no statistics): the part of build_flows() that the per-packet features share."""
     cfg = cfg or FlowConfig()
     missing = [c for c in REQUIRED_COLUMNS if c not in packets.column_names]
     if missing:
         raise ValueError(f"build_flows() needs columns {missing} of the packets schema")
     n = packets.num_rows
-    keys = row_keys(packets, vlan_aware=cfg.vlan_aware, sensor_default=cfg.sensor_id)
+    keys = row_keys(packets, vlan_aware=cfg.vlan_aware, sensor_default=cfg.sensor_id, per_file=cfg.per_file)
     gid, dirn, _ = group_conversations(
         keys.keyed, keys.src_code, keys.dst_code, keys.src_port, keys.dst_port, keys.extra_hi, keys.extra_lo
     )
     ts_all = ints(packets.column("ts_ns"), n, 0)
     rows = np.flatnonzero(gid >= 0)
     order = rows[np.lexsort((ts_all[rows], gid[rows]))]
+    tcp_flags = _tcp_flags(packets, keys, n)
+    starts, reason, fdir = k.split_flows(
+        gid[order], dirn[order], ts_all[order], tcp_flags[order], cfg.idle_ns, cfg.active_ns, cfg.tcp_close
+    )
+    first = order[starts[:-1]]
+    first_ts = ts_all[first]
+    flow_id = _flow_ids(keys, first, first_ts)
+    perm = np.lexsort((flow_id, first_ts))
+    return FlowAssignment(keys, order, starts, reason, fdir, flow_id, first, first_ts, perm)
 
+
+def _tcp_flags(packets: pa.Table, keys: RowKeys, n: int) -> np.ndarray:
+    """TCP flags byte per row, -1 for rows that are not TCP."""
     is_tcp = (keys.kind == KIND_IP) & (keys.proto == 6) & valid(column(packets, "tcp_flags"), n)
-    tcp_flags = np.where(is_tcp, ints(column(packets, "tcp_flags"), n, 0) & 0xFF, -1)
+    return np.where(is_tcp, ints(column(packets, "tcp_flags"), n, 0) & 0xFF, -1)
+
+
+def build_flows(packets: pa.Table, analysis: pa.Table | None = None, cfg: FlowConfig | None = None) -> pa.Table:
+    """Bidirectional flows of decoded packets (schema FLOW_SCHEMA, plus source_file when the input has it).
+
+    `packets`: the packets schema of netqos.decode (REQUIRED_COLUMNS; OPTIONAL_COLUMNS used when present), any
+    row order (ties in ts_ns keep the input order). `analysis`: `netqos.analysis.tcp.analyze(packets)`
+    (row-aligned) for the TCP counters and RTT, or None. Flows are ordered by first timestamp, then flow_id.
+    """
+    return flows_table(packets, assign_flows(packets, cfg), analysis)
+
+
+def flows_table(packets: pa.Table, a: FlowAssignment, analysis: pa.Table | None) -> pa.Table:
+    """Per-flow statistics of an assignment (output order a.perm)."""
+    n = packets.num_rows
+    keys, order = a.keys, a.order
     ip_len, wire_len = ints(column(packets, "ip_len"), n, 0), ints(column(packets, "wire_len"), n, 0)
     size = np.where(keys.kind == KIND_IP, ip_len, wire_len)
     an_bits, rtt = _analysis_arrays(packets, analysis, n)
     retry_col = column(packets, "wlan_retry")
     retry = np.where(valid(retry_col, n), _bools(retry_col, n).astype(np.int64), -1)
     jitter_row = (keys.kind == KIND_IP) & (keys.proto == 17)
-
-    g, ts, fl = gid[order], ts_all[order], tcp_flags[order]
-    starts, reason, fdir = k.split_flows(g, dirn[order], ts, fl, cfg.idle_ns, cfg.active_ns, cfg.tcp_close)
-    first = order[starts[:-1]]  # input row of each flow's first packet
-    first_ts = ts[starts[:-1]]
-    flow_id = _flow_ids(keys, first, first_ts)
-    perm = np.lexsort((flow_id, first_ts))  # output order: first timestamp, then flow_id
     stats = k.flow_stats(
-        starts, perm, fdir, ts, size[order], fl, an_bits[order], rtt[order], jitter_row[order], retry[order],
+        a.starts, a.perm, a.fdir, ints(packets.column("ts_ns"), n, 0)[order], size[order],
+        _tcp_flags(packets, keys, n)[order], an_bits[order], rtt[order], jitter_row[order], retry[order],
         _floats(column(packets, "rt_dbm_antsignal"), n)[order],
     )  # fmt: skip
-    flipped = fdir[starts[:-1]][perm] == 1  # the first packet went responder -> initiator (SYN/ACK first)
-    return _assemble(packets, keys, first[perm], flipped, flow_id[perm], reason[perm], *stats)
+    flipped = a.fdir[a.starts[:-1]][a.perm] == 1  # the first packet went responder -> initiator (SYN/ACK first)
+    return _assemble(packets, keys, a.first[a.perm], flipped, a.flow_id[a.perm], a.reason[a.perm], *stats)
 
 
 def _flow_ids(keys: RowKeys, first: np.ndarray, first_ts: np.ndarray) -> np.ndarray:

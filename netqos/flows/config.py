@@ -22,6 +22,7 @@ class FlowConfig:
     tcp_close: bool = True
     vlan_aware: bool = True
     sensor_id: str = "local"
+    per_file: bool = True
 
     def __post_init__(self) -> None:
         for name in ("idle_timeout", "active_timeout"):

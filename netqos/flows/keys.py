@@ -65,7 +65,7 @@ def _sensor_codes(table: pa.Table, n: int, default: str) -> tuple[np.ndarray, pa
     return code, dictionary
 
 
-def row_keys(table: pa.Table, *, vlan_aware: bool, sensor_default: str) -> RowKeys:
+def row_keys(table: pa.Table, *, vlan_aware: bool, sensor_default: str, per_file: bool = True) -> RowKeys:
     n = table.num_rows
     ip_src = table.column("ip_src")
     ip_dst = table.column("ip_dst")
@@ -109,7 +109,7 @@ def row_keys(table: pa.Table, *, vlan_aware: bool, sensor_default: str) -> RowKe
     vlan = (((vlan_id + 1) & 0x1FFF) << 13) | ((vlan_inner + 1) & 0x1FFF)
 
     sensor_code, sensors = _sensor_codes(table, n, sensor_default)
-    src_file = column(table, "source_file")
+    src_file = column(table, "source_file") if per_file else None
     if src_file is not None:
         (file_code,), files = codes_with_dictionary(src_file)
         n_files = max(len(files), 1)

@@ -25,6 +25,7 @@ from pyspark.sql import functions as F
 from netqos.decode.schema import SOURCE_FILE_COLUMN
 from netqos.jobs.capture_files import CaptureFile, inspect_files
 from netqos.jobs.ingest_plan import IngestPlan, new_entry, plan_ingest
+from netqos.jobs.job_args import add_warehouse_arg, settings_from_args
 from netqos.lake.ledger import LedgerEntry, LedgerStatus, read_entries, upsert_entries
 from netqos.lake.tables import PACKETS, ensure_tables
 from netqos.settings import Settings
@@ -147,17 +148,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="parse_pcaps", description="Ingest pcap/pcapng files into Delta Lake.")
     parser.add_argument("paths", nargs="+", help="capture files, directories or globs")
     parser.add_argument("--sensor", help="sensor_id for the rows (default: settings.sensor_id)")
-    parser.add_argument("--warehouse", type=Path, help="warehouse dir (default: settings.lake.warehouse_dir)")
+    add_warehouse_arg(parser)
     return parser.parse_args(argv)
-
-
-def settings_from_args(args: argparse.Namespace, settings: Settings) -> Settings:
-    if args.sensor:
-        settings = settings.model_copy(update={"sensor_id": args.sensor})
-    if args.warehouse:
-        lake = settings.lake.model_copy(update={"warehouse_dir": args.warehouse.resolve()})
-        settings = settings.model_copy(update={"lake": lake})
-    return settings
 
 
 def print_report(report: IngestReport, timings: Mapping[str, float]) -> None:

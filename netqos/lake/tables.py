@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import pyarrow as pa
 from pyspark.sql import SparkSession
 from pyspark.sql.types import (
     ArrayType,
@@ -18,8 +19,10 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
+from netqos.features.schema import PACKET_FEATURES_SCHEMA, WINDOW_SCHEMA
+from netqos.flows.schema import FLOW_SCHEMA
 from netqos.settings import Settings
-from netqos.spark.schema import pcap_source_struct
+from netqos.spark.schema import pcap_source_struct, to_spark_schema
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,74 @@ INGEST_LEDGER = TableSpec(
     comment="One row per (path, content) the ingest job has seen.",
 )
 
-ALL_TABLES = (PACKETS, INGEST_LEDGER)
+
+def _arrow_struct(schema: pa.Schema, drop: tuple[str, ...] = ()) -> list[StructField]:
+    return [f for f in to_spark_schema(schema).fields if f.name not in drop]
+
+
+TCP_ANALYSIS = TableSpec(
+    name="tcp_analysis",
+    schema=StructType(
+        [
+            _col("file_sha256", StringType(), "capture file (packets.file_sha256); with frame_no the packet key"),
+            *_arrow_struct(PACKET_FEATURES_SCHEMA),
+            _col("ts_ns", LongType(), "packet timestamp (packets.ts_ns)"),
+            _col("sensor_id", StringType(), "sensor of the packet"),
+            _col("capture_date", DateType(), "UTC date of ts_ns (partition column)"),
+        ]
+    ),
+    keys=("file_sha256", "frame_no"),
+    partition_by=("capture_date", "sensor_id"),
+    properties={"delta.dataSkippingStatsColumns": "file_sha256,frame_no,ts_ns,flow_id"},
+    comment="One row per packet with a timestamp: its flow, classes, UDP jitter and Wireshark-style TCP analysis.",
+)
+
+FLOWS = TableSpec(
+    name="flows",
+    schema=StructType(
+        [
+            *_arrow_struct(FLOW_SCHEMA),
+            _col("first_file_sha256", StringType(), "capture file of the flow's first packet"),
+            _col("flow_date", DateType(), "UTC date of first_ts_ns (partition column)"),
+        ]
+    ),
+    keys=("flow_id",),
+    partition_by=("flow_date", "sensor_id"),
+    properties={"delta.dataSkippingStatsColumns": "flow_id,first_ts_ns,last_ts_ns,src_addr,dst_addr"},
+    comment="One row per bidirectional flow, stitched across a sensor's rotated files (docs/flows.md).",
+)
+
+QOS_WINDOWS = TableSpec(
+    name="qos_windows",
+    schema=StructType(
+        [
+            *_arrow_struct(WINDOW_SCHEMA),
+            _col("window_date", DateType(), "UTC date of window_start (partition column)"),
+        ]
+    ),
+    keys=("sensor_id", "window_s", "window_start_ns", "dimension", "class"),
+    partition_by=("window_date", "sensor_id"),
+    comment="QoS features per sensor, window (10 s, 60 s) and service/DSCP class (docs/schema/qos_windows.md).",
+)
+
+FEATURE_LEDGER = TableSpec(
+    name="feature_ledger",
+    schema=StructType(
+        [
+            _col("file_sha256", StringType(), "capture file whose packets the flows job has featurized"),
+            _col("sensor_id", StringType(), "sensor of the file"),
+            _col("first_ts_ns", LongType(), "earliest packet of the file (ns)"),
+            _col("last_ts_ns", LongType(), "latest packet of the file (ns)"),
+            _col("recompute_from_ns", LongType(), "start of the time range the run recomputed for the sensor"),
+            _col("flows_at", TimestampType(), "when tcp_analysis and flows included this file"),
+            _col("windows_at", TimestampType(), "when qos_windows were recomputed for it; null = pending"),
+        ]
+    ),
+    keys=("file_sha256",),
+    comment="Which ingested files the flows and windows jobs have processed (their incremental state).",
+)
+
+ALL_TABLES = (PACKETS, INGEST_LEDGER, TCP_ANALYSIS, FLOWS, QOS_WINDOWS, FEATURE_LEDGER)
 
 
 def ensure_tables(spark: SparkSession, settings: Settings, specs: tuple[TableSpec, ...] = ALL_TABLES) -> None:
