@@ -28,7 +28,16 @@ class DemoSummary:
     per_file: list[tuple[str, str, str | None, int | None]]  # (file name, status, format, packets)
     per_link_type: list[tuple[int, str, int]]  # (link_type, name, packets)
     per_protocol: list[tuple[str, int]]  # (protocol, packets)
+    top_flows: list[tuple[object, ...]]  # TOP_FLOWS_COLUMNS, by bytes
+    qos_by_service: list[tuple[object, ...]]  # QOS_COLUMNS, per service class over the 60 s windows
     seconds: float
+
+
+TOP_FLOWS_COLUMNS = (
+    "src_addr", "src_port", "dst_addr", "dst_port", "protocol", "packets", "bytes", "duration_s",
+    "tcp_retransmissions", "tcp_rtt_p95_s",
+)  # fmt: skip
+QOS_COLUMNS = ("class", "windows", "packets", "retrans_rate", "rtt_p95_max_s", "jitter_p95_max_s", "resets")
 
 
 def protocol_sql() -> str:
@@ -55,13 +64,16 @@ def run_demo(settings: Settings, spark: SparkSession | None = None) -> int:
 
 
 def ingest_samples(spark: SparkSession, settings: Settings, *, started: float | None = None) -> DemoSummary:
-    """Run the ingest job on settings.sample_dir, then read per-file/link-type/protocol counts back with SQL."""
+    """Run the ingest, flows and windows jobs on settings.sample_dir, then read summaries back with Spark SQL."""
+    from netqos.jobs import build_flows, qos_windows
     from netqos.jobs.parse_pcaps import run
     from netqos.spark.datasource import expand_capture_paths
 
     started = time.monotonic() if started is None else started
     samples = expand_capture_paths([str(settings.sample_dir)])
     report = run(spark, samples, settings)
+    build_flows.run(spark, settings)
+    qos_windows.run(spark, settings)
     db = settings.lake.database
     spark.createDataFrame([(p,) for p in samples], "path string").createOrReplaceTempView("demo_files")
     ledger = f"SELECT l.* FROM {db}.ingest_ledger l JOIN demo_files USING (path)"
@@ -72,11 +84,25 @@ def ingest_samples(spark: SparkSession, settings: Settings, *, started: float | 
     per_proto = spark.sql(
         f"SELECT {protocol_sql()} AS protocol, count(*) AS n FROM ({packets}) GROUP BY 1 ORDER BY n DESC, 1"
     )
+    flows = spark.sql(
+        f"SELECT {', '.join(TOP_FLOWS_COLUMNS)} FROM {db}.flows WHERE first_file_sha256 IN ({ingested}) "
+        "ORDER BY bytes DESC, flow_id LIMIT 10"
+    )
+    qos = spark.sql(
+        f"SELECT class, count(*) AS windows, sum(packets) AS packets, "
+        f"round(sum(tcp_retransmissions) / nullif(sum(tcp_segments), 0), 4) AS retrans_rate, "
+        f"round(max(rtt_p95_s), 4) AS rtt_p95_max_s, round(max(jitter_p95_s), 4) AS jitter_p95_max_s, "
+        f"sum(tcp_resets) AS resets FROM {db}.qos_windows "
+        f"WHERE window_s = 60 AND dimension = 'service' AND sensor_id = '{settings.sensor_id}' "
+        "GROUP BY class ORDER BY packets DESC, class"
+    )
     return DemoSummary(
         report=report,
         per_file=[(Path(r.path).name, r.status, r.format, r.packets) for r in per_file.collect()],
         per_link_type=[(r.link_type, LINKTYPE_NAMES.get(r.link_type, "?"), r.n) for r in per_link.collect()],
         per_protocol=[(r.protocol, r.n) for r in per_proto.collect()],
+        top_flows=[tuple(r) for r in flows.collect()],
+        qos_by_service=[tuple(r) for r in qos.collect()],
         seconds=time.monotonic() - started,
     )
 
@@ -97,6 +123,10 @@ def print_summary(summary: DemoSummary) -> None:
     console.print(table("packets per file", ("file", "status", "format", "packets"), list(summary.per_file)))
     console.print(table("packets per link type", ("link_type", "name", "packets"), list(summary.per_link_type)))
     console.print(table("packets per protocol", ("protocol", "packets"), list(summary.per_protocol)))
+    console.print(table("top flows by bytes (netqos.flows)", TOP_FLOWS_COLUMNS, summary.top_flows))
+    console.print(
+        table("QoS per service class, 60 s windows (netqos.qos_windows)", QOS_COLUMNS, summary.qos_by_service)
+    )
     r = summary.report
     console.print(
         f"this run: ingested {r.count('ingested')}, failed {r.count('failed')}, conflict {r.count('conflict')}, "

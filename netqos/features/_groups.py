@@ -18,7 +18,7 @@ def group_min(group: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarra
     out = np.full(n_groups, np.inf)
     ok = ~np.isnan(values)
     np.minimum.at(out, group[ok], values[ok])
-    out[np.isinf(out)] = np.nan
+    out[np.bincount(group[ok], minlength=n_groups)[:n_groups] == 0] = np.nan
     return out
 
 
@@ -38,10 +38,12 @@ def group_percentiles(group: np.ndarray, values: np.ndarray, n_groups: int, qs: 
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     has = counts > 0
     for i, q in enumerate(qs):
-        pos = starts[has] + (counts[has] - 1) * (q / 100.0)
-        lo = np.floor(pos).astype(np.int64)
+        # Position within the group first: the fraction must not lose bits to a large row offset.
+        k = (counts[has] - 1) * (q / 100.0)
+        whole = np.floor(k)
+        lo = starts[has] + whole.astype(np.int64)
         hi = np.minimum(lo + 1, starts[has] + counts[has] - 1)
-        out[i, has] = v[lo] + (v[hi] - v[lo]) * (pos - lo)
+        out[i, has] = v[lo] + (v[hi] - v[lo]) * (k - whole)
     return out
 
 

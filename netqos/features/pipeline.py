@@ -69,6 +69,9 @@ def featurize(packets: pa.Table, cfg: FeatureConfig | None = None) -> Features:
         _joined(packets, per_packet), cfg.window_seconds, sensor_default=cfg.flow.sensor_id, plugins=plugins
     )
     flows = _plugin_flow_columns(flows, plugins, FlowContext(packets, per_packet, assignment))
+    if SOURCE_FILE_COLUMN in flows.column_names:  # keep source_file last, after plugin columns
+        i = flows.column_names.index(SOURCE_FILE_COLUMN)
+        flows = flows.remove_column(i).append_column(flows.schema.field(i), flows.column(i))
     if SOURCE_FILE_COLUMN in packets.column_names:
         field = packets.schema.field(SOURCE_FILE_COLUMN)
         per_packet = per_packet.append_column(field, packets.column(SOURCE_FILE_COLUMN))

@@ -212,14 +212,16 @@ def _aggregate(
 
 
 def _to_table(parts: list[tuple[dict[str, pa.Array], dict[str, pa.Array]]], plugins: Sequence[object]) -> pa.Table:
-    schema = WINDOW_SCHEMA
-    for plugin in plugins:
-        for name, dtype, doc in plugin.window_columns:  # type: ignore[attr-defined]
-            schema = schema.append(pa.field(name, dtype, nullable=True, metadata={"doc": doc}))
+    from netqos.features.plugins import append_columns
+
+    declared = [c for plugin in plugins for c in plugin.window_columns]  # type: ignore[attr-defined]
     if not parts:
+        schema = WINDOW_SCHEMA
+        for name, dtype, doc in declared:
+            schema = schema.append(pa.field(name, dtype, nullable=True, metadata={"doc": doc}))
         return schema.empty_table()
     tables = [
-        pa.Table.from_pydict({f.name: {**cols, **extra}[f.name] for f in schema}, schema=schema)
+        append_columns(pa.Table.from_pydict(cols, schema=WINDOW_SCHEMA), declared, extra, "window")
         for cols, extra in parts
     ]
     return pa.concat_tables(tables).sort_by(

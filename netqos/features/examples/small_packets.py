@@ -10,6 +10,7 @@ from collections.abc import Mapping
 import numpy as np
 import pyarrow as pa
 
+from netqos.analysis.columns import column, ints
 from netqos.features.plugins import FeaturePlugin, FlowContext
 from netqos.features.windows import WindowGroups
 
@@ -37,7 +38,7 @@ class SmallPackets(FeaturePlugin):
         return {"small_packets": count.astype(np.int64), "small_packet_share": count / np.maximum(total, 1)}
 
     def on_windows(self, groups: WindowGroups) -> Mapping[str, np.ndarray]:
-        wire = groups.table.column("wire_len").to_numpy(zero_copy_only=False)
-        small = groups.count(np.nan_to_num(wire.astype(np.float64), nan=np.inf) < SMALL_BYTES)
+        wire = ints(column(groups.table, "wire_len"), groups.table.num_rows, 0)  # null -> 0, as in on_flows
+        small = groups.count(wire < SMALL_BYTES)
         total = groups.count(np.ones(groups.table.num_rows, np.bool_))
         return {"small_packet_share": small / np.maximum(total, 1)}

@@ -32,6 +32,11 @@ def test_demo_ingests_and_summarizes(spark, settings, pcaps, tmp_path, capsys):
     assert protocols["tcp"] == 136  # tshark: every frame of zeek-ftp-ipv6 is TCP
     assert protocols["icmp"] == 10  # five pings: echo request + reply
     assert sum(protocols.values()) == 149
+    # flows and windows were built: the FTP-over-IPv6 control and data connections lead by bytes
+    assert summary.top_flows and summary.top_flows[0][4] == 6
+    by_class = {row[0]: row for row in summary.qos_by_service}
+    assert sum(row[2] for row in summary.qos_by_service) == 149
+    assert by_class["icmp"][2] == 10 and by_class["file"][2] > 0
 
     again = ingest_samples(spark, demo_settings)  # rerun: nothing new, same summary
     assert len(again.report.skipped) == 3 and again.report.entries == []
@@ -40,3 +45,4 @@ def test_demo_ingests_and_summarizes(spark, settings, pcaps, tmp_path, capsys):
     assert run_demo(demo_settings, spark) == 0
     out = capsys.readouterr().out
     assert "packets per protocol" in out and "zeek-ftp-ipv6.pcap" in out and "icmp" in out
+    assert "top flows by bytes" in out and "QoS per service class" in out

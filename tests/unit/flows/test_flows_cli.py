@@ -42,3 +42,34 @@ def test_flows_cli_writes_flows_with_source_file(tmp_path: Path, capsys: pytest.
 def test_flows_cli_rejects_bad_timeouts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["flows", str(tmp_path / "x.pcap"), "-o", str(tmp_path / "o.parquet"), "--idle-timeout", "0"]) == 2
     assert "idle_timeout must be a positive number of seconds" in capsys.readouterr().err
+
+
+def test_flows_cli_stitches_rotated_files_and_writes_windows(tmp_path: Path) -> None:
+    """One conversation cut into two files: two flows per file by default, one flow with --stitch."""
+    import struct
+
+    whole = sc.BY_NAME["fast_retransmission"].pcap()
+    header, records, pos = whole[:24], [], 24
+    while pos < len(whole):
+        incl = struct.unpack("<I", whole[pos + 8 : pos + 12])[0]
+        records.append(whole[pos : pos + 16 + incl])
+        pos += 16 + incl
+    first, second = tmp_path / "r0.pcap", tmp_path / "r1.pcap"
+    first.write_bytes(header + b"".join(records[:7]))
+    second.write_bytes(header + b"".join(records[7:]))
+    split, joined, windows = tmp_path / "split.parquet", tmp_path / "joined.parquet", tmp_path / "w.parquet"
+    assert main(["flows", str(first), str(second), "-o", str(split)]) == 0
+    argv = ["flows", str(first), str(second), "-o", str(joined), "--stitch", "--windows", str(windows)]
+    assert main([*argv, "--plugin", "small_packets"]) == 0
+    assert pq.read_table(split).num_rows == 2
+    flows = pq.read_table(joined).to_pylist()
+    assert len(flows) == 1 and flows[0]["packets"] == len(records) and flows[0]["source_file"] == str(first)
+    assert 0 <= flows[0]["small_packets"] <= len(records)
+    w = pq.read_table(windows).to_pylist()
+    assert sum(r["packets"] for r in w if r["dimension"] == "all" and r["window_s"] == 10) == len(records)
+    assert "small_packet_share" in w[0]
+
+
+def test_flows_cli_rejects_unknown_plugin(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["flows", str(tmp_path / "x.pcap"), "-o", str(tmp_path / "o.parquet"), "--plugin", "nope"]) == 2
+    assert "unknown feature plugin 'nope'" in capsys.readouterr().err
