@@ -121,8 +121,8 @@ def test_late_file_and_reruns_give_the_same_tables(spark, settings_factory, rota
     }
 
 
-def test_windows_match_the_library(spark, one_shot):
-    settings, t = one_shot
+def test_windows_cover_every_packet(spark, one_shot):
+    settings, _ = one_shot
     db = settings.lake.database
     rows = spark.sql(
         f"SELECT window_s, dimension, class, sum(packets) p FROM {db}.qos_windows GROUP BY 1, 2, 3"
