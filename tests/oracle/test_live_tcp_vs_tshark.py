@@ -21,7 +21,7 @@ import pytest
 from netqos.lab.netns import VethLink, netns_available
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_tcp_analysis_vs_tshark import agreement_table, compare, flag_totals, netqos_table, tshark_rows  # noqa: E402
+from test_tcp_analysis_vs_tshark import agreement_table, compare, flag_totals, netqos_table, tshark_rows
 
 pytestmark = [pytest.mark.oracle, pytest.mark.integration, pytest.mark.timeout(300)]
 
