@@ -29,11 +29,15 @@ def group_percentiles(group: np.ndarray, values: np.ndarray, n_groups: int, qs: 
     """
     ok = ~np.isnan(values)
     g, v = group[ok], values[ok]
+    order = np.lexsort((v, g))
+    return sorted_group_percentiles(g[order], v[order], n_groups, qs)
+
+
+def sorted_group_percentiles(g: np.ndarray, v: np.ndarray, n_groups: int, qs: tuple[float, ...]) -> np.ndarray:
+    """group_percentiles() of values already sorted by (group, value)."""
     out = np.full((len(qs), n_groups), np.nan)
     if g.shape[0] == 0:
         return out
-    order = np.lexsort((v, g))
-    g, v = g[order], v[order]
     counts = np.bincount(g, minlength=n_groups)[:n_groups]
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     has = counts > 0

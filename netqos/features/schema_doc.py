@@ -1,7 +1,7 @@
 """Render docs/schema/qos_windows.md and docs/schema/tcp_analysis.md from the schemas.
 
-    python -m netqos.features.schema_doc qos_windows > docs/schema/qos_windows.md
-    python -m netqos.features.schema_doc tcp_analysis > docs/schema/tcp_analysis.md
+python -m netqos.features.schema_doc qos_windows > docs/schema/qos_windows.md
+python -m netqos.features.schema_doc tcp_analysis > docs/schema/tcp_analysis.md
 """
 
 from __future__ import annotations
