@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -60,6 +60,7 @@ class S3Settings(_Section):
     access_key_id: SecretStr | None = None
     secret_access_key: SecretStr | None = None
     landing_bucket: str = "netqos-landing"
+    ca_bundle: Path | None = None  # PEM file to verify a TLS endpoint with a private CA (e.g. a self-signed MinIO)
 
 
 class DecodeSettings(_Section):
@@ -101,6 +102,36 @@ class FeatureSettings(_Section):
         return FeatureConfig(flow=flow, window_seconds=self.window_seconds, service_ports=ports, plugins=self.plugins)
 
 
+class CaptureSettings(_Section):
+    """The capture agent (`netqos capture`); docs/capture.md. Every value is checked when the agent starts."""
+
+    interfaces: list[str] = Field(default_factory=list)  # required to capture: e.g. ["eth0"]; "any" = all
+    bpf_filter: str = ""
+    snaplen: int = Field(default=262144, ge=64, le=262144)
+    # Rotation: a new file every rotate_seconds (aligned to multiples of it) and/or after rotate_megabytes.
+    rotate_seconds: int | None = Field(default=60, ge=1)
+    rotate_megabytes: int | None = Field(default=None, ge=1)
+    file_format: Literal["pcapng", "pcap"] = "pcapng"
+    backend: Literal["dumpcap", "tcpdump", "scapy"] = "dumpcap"
+    monitor_mode: bool = False  # 802.11 monitor mode (dumpcap -I); radiotap frames are kept as captured
+    spool_dir: Path = Field(default_factory=lambda: _default_home() / "spool")
+    spool_quota_mb: int = Field(default=2048, ge=1)
+    prefix: str = ""  # key prefix inside the landing bucket, e.g. "site-a/"
+    upload_concurrency: int = Field(default=2, ge=1, le=64)
+    upload_retries: int = Field(default=8, ge=0)  # per attempt cycle; the file stays spooled until it lands
+    heartbeat_seconds: float = Field(default=15.0, gt=0)
+
+    @model_validator(mode="after")
+    def _rotation(self) -> CaptureSettings:
+        if self.rotate_seconds is None and self.rotate_megabytes is None:
+            raise ValueError(
+                "set capture.rotate_seconds and/or capture.rotate_megabytes: files must rotate to be uploaded"
+            )
+        if self.prefix and not self.prefix.endswith("/"):
+            raise ValueError(f"capture.prefix {self.prefix!r} must end with '/' (it is a key prefix, e.g. 'site-a/')")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="NETQOS_",
@@ -116,6 +147,7 @@ class Settings(BaseSettings):
     s3: S3Settings = Field(default_factory=S3Settings)
     decode: DecodeSettings = Field(default_factory=DecodeSettings)
     features: FeatureSettings = Field(default_factory=FeatureSettings)
+    capture: CaptureSettings = Field(default_factory=CaptureSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
@@ -55,9 +56,16 @@ class IngestReport:
         return sum(1 for e in self.entries if e.status == status)
 
 
+def _s3_client_if_needed(paths: Sequence[str], settings: Settings) -> Any:
+    from netqos.storage.s3 import is_s3_uri, s3_client
+
+    return s3_client(settings.s3) if any(is_s3_uri(p) for p in paths) else None
+
+
 def extract(spark: SparkSession, paths: Sequence[str], settings: Settings) -> Extracted:
     """Plan the run from file facts + ledger, and (lazily) read the files that need it. Tables must exist."""
-    files = inspect_files(expand_capture_paths(paths))
+    s3 = _s3_client_if_needed(paths, settings)
+    files = inspect_files(expand_capture_paths(paths, s3=s3), s3=s3)
     ledger = read_entries(spark, settings, paths=[f.path for f in files], shas=[f.sha256 for f in files])
     plan = plan_ingest(files, ledger, sensor_id=settings.sensor_id, now=datetime.now(UTC))
     if not plan.to_read:

@@ -40,7 +40,33 @@ def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def spark(base_settings: Settings):
+def lake_minio(tmp_path_factory: pytest.TempPathFactory):
+    """The MinIO the Spark session's workers can read (s3:// captures). Its endpoint and credentials must be in
+    the environment before the JVM starts: Python workers inherit the JVM's environment, as in a deployment."""
+    import os
+    import sys
+
+    sys.path.insert(0, str(REPO_ROOT / "tests"))
+    from s3server import MinioServer
+
+    with MinioServer(tmp_path_factory.mktemp("lake-minio")) as server:
+        env = {
+            "NETQOS_S3__ENDPOINT_URL": server.endpoint_url,
+            "NETQOS_S3__ACCESS_KEY_ID": server.access_key,
+            "NETQOS_S3__SECRET_ACCESS_KEY": server.secret_key,
+        }
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        yield server
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def spark(base_settings: Settings, lake_minio):
     from netqos.spark.session import build_spark
 
     session = build_spark(base_settings, app_name="netqos-tests")
