@@ -113,7 +113,12 @@ def _sack(col: pa.ChunkedArray | None, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def analyze(
-    table: pa.Table, *, vlan_aware: bool = True, bytes_in_flight: bool = True, segments: np.ndarray | None = None
+    table: pa.Table,
+    *,
+    vlan_aware: bool = True,
+    bytes_in_flight: bool = True,
+    segments: np.ndarray | None = None,
+    address_codes: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pa.Table:
     """Wireshark-style TCP analysis of one capture's decoded packets.
 
@@ -127,6 +132,8 @@ def analyze(
     the number of unacknowledged segments.
     `segments` (int64 per row) analyses each segment on its own, like separate files, in row order (frame_no
     must then increase in row order); the Spark jobs pass the flow index so that analysis restarts per flow.
+    `address_codes`: integer codes of ip_src / ip_dst already computed by the caller (equal address = equal code,
+    as the flow keys have them), which saves encoding the address strings twice.
     """
     missing = [c for c in REQUIRED_COLUMNS if c not in table.column_names]
     if missing:
@@ -145,7 +152,10 @@ def analyze(
         tcp &= ~np.asarray(pc.fill_null(mf, False).to_numpy(zero_copy_only=False), dtype=np.bool_)
     tcp &= _ints(_col(table, "ip_frag_offset"), n, 0) == 0
 
-    src_code, dst_code = _codes(table.column("ip_src"), table.column("ip_dst"))
+    if address_codes is not None:
+        src_code, dst_code = address_codes
+    else:
+        src_code, dst_code = _codes(table.column("ip_src"), table.column("ip_dst"))
     if vlan_aware:
         vlan = ((_ints(_col(table, "vlan_id"), n, -1) + 1) << 13) | (_ints(_col(table, "vlan_inner_id"), n, -1) + 1)
     else:

@@ -31,8 +31,12 @@ class Features:
 def _analysis(packets: pa.Table, cfg: FeatureConfig, assignment: FlowAssignment) -> pa.Table:
     """TCP analysis per file; when flows are stitched across files, per flow (rows in capture order)."""
     stitched = not cfg.flow.per_file and SOURCE_FILE_COLUMN in packets.column_names
+    # The flow keys' address codes (IP text for IP rows) serve the analysis, which only looks at IP rows.
+    codes = (assignment.keys.src_code, assignment.keys.dst_code)
     if not stitched:
-        return analyze(packets, vlan_aware=cfg.flow.vlan_aware, bytes_in_flight=cfg.bytes_in_flight)
+        return analyze(
+            packets, vlan_aware=cfg.flow.vlan_aware, bytes_in_flight=cfg.bytes_in_flight, address_codes=codes
+        )
     # Row position as frame number (frame numbers repeat across files), one analysis per flow: the result of a
     # flow then depends on its own packets only, so recomputing a time range reproduces it exactly.
     n = packets.num_rows
@@ -42,7 +46,7 @@ def _analysis(packets: pa.Table, cfg: FeatureConfig, assignment: FlowAssignment)
     )
     out = analyze(
         seq, vlan_aware=cfg.flow.vlan_aware, bytes_in_flight=cfg.bytes_in_flight,
-        segments=assignment.row_flow_index(n),
+        segments=assignment.row_flow_index(n), address_codes=codes,
     )  # fmt: skip
     out = out.set_column(0, "frame_no", frame)
     for name in _FRAME_REFS:

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from shared_pcaps import SHARED_PCAPS
 
 from netqos.decode import decode_file
 from netqos.features import FeatureConfig, featurize
 from netqos.features.pipeline import Features
 
-PCAPS = Path("/work/shared/pcaps")
+PCAPS = SHARED_PCAPS
 
 
 @pytest.fixture(scope="session")
 def capture() -> Callable[[str], pa.Table]:
-    """Decoded packets of a file of /work/shared/pcaps (skips when the shared captures are absent)."""
+    """Decoded packets of a file of the shared captures (skips when the shared captures are absent)."""
     cache: dict[str, pa.Table] = {}
 
     def load(name: str) -> pa.Table:

@@ -127,3 +127,16 @@ def test_per_file_splits_flows_at_file_boundaries(name: str, stitched: Callable[
         for i, r in enumerate(per_file.packets.column(col).to_pylist()):
             if r is not None:
                 assert (files[i], r) in index and index[(files[i], r)] < i, (col, i, r)
+
+
+@pytest.mark.parametrize("name", ["zeek-ssh.pcap", "zeek-206_example_b.pcap", "tcpreplay-test.pcap"])
+def test_featurize_analysis_equals_analyze(capture, name: str) -> None:
+    """featurize() hands the flow keys' address codes to the analysis; the result must equal analyze() alone."""
+    from netqos.analysis import analyze
+    from netqos.features import FeatureConfig, featurize
+
+    packets = capture(name)
+    alone = analyze(packets)
+    feats = featurize(packets, FeatureConfig()).packets
+    for col in alone.column_names:
+        assert feats.column(col).equals(alone.column(col)), col

@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from shared_pcaps import SHARED_PCAPS
 
 from netqos.decode.schema import PACKET_SCHEMA
 from netqos.flows import FLOW_SCHEMA, FlowConfig, build_flows
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.unit
 S = 1_000_000_000
 SYN, FIN, RST, PSH, ACK = 0x02, 0x01, 0x04, 0x08, 0x10
 ROOT = Path(__file__).resolve().parents[3]
-PCAPS = Path("/work/shared/pcaps")
+PCAPS = SHARED_PCAPS
 
 
 def pkt(t: float, src: str = "10.0.0.1", dst: str = "10.0.0.2", sp: int | None = 1000, dp: int | None = 53,
