@@ -1,4 +1,4 @@
-# netqos developer entry points. A fresh machine needs only python3.11, java 17, mvn and apt:
+# netqos developer entry points. A fresh machine needs only python3.11, java 17, mvn, go and apt:
 #   make demo    install what is missing, then run the end-to-end demo
 #   make test    install what is missing, lint + type-check, then run every test (what CI runs)
 # Install steps live in scripts/bootstrap.sh and are stamped: a second run is instant and offline.
@@ -35,7 +35,7 @@ ifneq ($(JAVA_HOME),)
 export JAVA_HOME
 endif
 
-.PHONY: help venv deps jars tools bootstrap lint test test-unit demo bench check-delta lock clean distclean
+.PHONY: help venv deps jars tools minio bootstrap lint test test-unit demo bench check-delta lock clean distclean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+( [a-z-]+)*:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -47,8 +47,11 @@ venv deps:  ## .venv with requirements.txt + netqos (editable)
 jars:  ## Delta + hadoop-aws jars into $NETQOS_SPARK__JARS_DIR (~/.cache/netqos/jars)
 	@$(BOOTSTRAP) jars
 
-tools:  ## tshark + capinfos (apt), only if missing
-	@$(BOOTSTRAP) tools
+tools:  ## tshark + capinfos + tcpdump (apt) and MinIO for the S3 tests, only if missing
+	@$(BOOTSTRAP) tools minio
+
+minio:  ## MinIO server binary (go install, ~7 min once) into $NETQOS_HOME/bin (~/.cache/netqos/bin)
+	@$(BOOTSTRAP) minio
 
 bootstrap: deps jars tools  ## everything above
 

@@ -2,7 +2,9 @@
 # Idempotent installers behind `make venv|jars|tools`: scripts/bootstrap.sh STEP [STEP...]
 #   venv   .venv + uv + requirements.txt + `pip install -e .`   (stamp: .venv/.netqos-deps-<sha>)
 #   jars   Delta / hadoop-aws jars via Maven into the jar cache  (stamp: <jars dir>/.netqos-jars-<sha>)
-#   tools  tshark + capinfos from apt, only if missing
+#   tools  tshark + capinfos + tcpdump from apt, only if missing
+#   minio  MinIO server for the S3 tests, built with `go install` into $NETQOS_HOME/bin
+#          (stamp: <bin dir>/.netqos-minio-<version>; an existing binary of that version is accepted)
 #   make   GNU make from apt, only if missing (for bare CI machines)
 # A step whose stamp matches returns at once and touches no network.
 set -euo pipefail
@@ -17,6 +19,12 @@ export UV_CACHE_DIR=${UV_CACHE_DIR:-$CACHE_HOME/uv}
 # Same folder as Settings.spark.jars_dir (netqos/settings.py); the Makefile exports it to Python too.
 if [[ -n ${NETQOS_HOME:-} ]]; then default_jars=$NETQOS_HOME/jars; else default_jars=$CACHE_HOME/netqos/jars; fi
 JARS_DIR=${NETQOS_SPARK__JARS_DIR:-$default_jars}
+# tests/s3server.py looks for the MinIO binary in the same place (NETQOS_MINIO_BIN overrides both).
+BIN_DIR=${NETQOS_HOME:-$CACHE_HOME/netqos}/bin
+MINIO_BIN=${NETQOS_MINIO_BIN:-$BIN_DIR/minio}
+# A pseudo-version known to build with go1.26; bump it here and the stamp makes the next run rebuild.
+MINIO_MODULE=github.com/minio/minio
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 UV_VERSION=0.13.9
 PY_WANT=3.11  # requirements.txt is compiled for it (`make lock`)
 
@@ -100,29 +108,77 @@ step_jars() {
 }
 
 step_tools() {
-    if command -v tshark >/dev/null && command -v capinfos >/dev/null; then log "tshark present"; return 0; fi
-    # tshark's package asks whether non-root users may capture; answer "no" up front (no prompt, no setuid).
-    local sudo=()
-    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
-    if command -v debconf-set-selections >/dev/null; then
-        echo "wireshark-common wireshark-common/install-setuid boolean false" | "${sudo[@]}" debconf-set-selections
+    local missing=()
+    command -v tshark >/dev/null && command -v capinfos >/dev/null || missing+=(tshark)  # wireshark-common brings capinfos
+    command -v tcpdump >/dev/null || missing+=(tcpdump)  # the capture agent's tcpdump backend
+    if [[ ${#missing[@]} -eq 0 ]]; then log "tshark + tcpdump present"; return 0; fi
+    if [[ " ${missing[*]} " == *" tshark "* ]]; then
+        # tshark's package asks whether non-root users may capture; answer "no" up front (no prompt, no setuid).
+        local sudo=()
+        [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+        if command -v debconf-set-selections >/dev/null; then
+            echo "wireshark-common wireshark-common/install-setuid boolean false" | "${sudo[@]}" debconf-set-selections
+        fi
     fi
-    apt_install tshark  # wireshark-common (a dependency) brings capinfos
+    apt_install "${missing[@]}"
     command -v tshark >/dev/null && command -v capinfos >/dev/null || die "tshark/capinfos still missing after apt-get"
-    log "$(tshark --version | head -1)"
+    command -v tcpdump >/dev/null || die "tcpdump still missing after apt-get"
+    log "$(tshark --version | head -1); $(tcpdump --version 2>&1 | head -1)"
+}
+
+# Prints the module version `go install` stamped into a Go binary ("" when unreadable or not MinIO).
+go_binary_version() {
+    go version -m "$1" 2>/dev/null | awk -v m="$MINIO_MODULE" '$1 == "mod" && $2 == m { print $3 }'
+}
+
+step_minio() {
+    local stamp
+    stamp="$(dirname "$MINIO_BIN")/.netqos-minio-$MINIO_VERSION"
+    if [[ -f $stamp && -x $MINIO_BIN ]]; then log "minio $MINIO_VERSION present ($MINIO_BIN)"; return 0; fi
+
+    # The official tarball's place, for shells whose PATH lacks it (CI's non-login shell).
+    if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then PATH=$PATH:/usr/local/go/bin; fi
+    command -v go >/dev/null || die "go not found: MinIO for the S3 tests is built from source with Go >= 1.24" \
+        "(install it from https://go.dev/dl/ into /usr/local/go and add /usr/local/go/bin to PATH, then rerun)"
+    mkdir -p "$(dirname "$MINIO_BIN")"
+    # A binary built earlier (by hand or before the stamp existed) counts if Go says it is this version.
+    if [[ -x $MINIO_BIN && $(go_binary_version "$MINIO_BIN") == "$MINIO_VERSION" ]]; then
+        rm -f "$(dirname "$MINIO_BIN")"/.netqos-minio-*
+        touch "$stamp"
+        log "minio $MINIO_VERSION present ($MINIO_BIN, checked with go version -m)"
+        return 0
+    fi
+
+    # Build into a scratch GOBIN and move the binary in whole: an interrupted build leaves no half binary.
+    local tmp="$(dirname "$MINIO_BIN")/.minio-build.$$"
+    rm -rf "$tmp"
+    mkdir -p "$tmp"
+    log "building $MINIO_MODULE@$MINIO_VERSION with $(go version | cut -d' ' -f3) (first time only, ~7 min)"
+    # Modules come from the Go module proxy only (no `direct` VCS fallback) unless GOPROXY is set.
+    if ! GOBIN=$tmp GOPROXY=${GOPROXY:-https://proxy.golang.org} go install "$MINIO_MODULE@$MINIO_VERSION"; then
+        rm -rf "$tmp"
+        die "go install $MINIO_MODULE@$MINIO_VERSION failed; see the output above"
+    fi
+    [[ $(go_binary_version "$tmp/minio") == "$MINIO_VERSION" ]] || { rm -rf "$tmp"; die "go install left no minio $MINIO_VERSION in $tmp"; }
+    mv -f "$tmp/minio" "$MINIO_BIN"
+    rm -rf "$tmp"
+    rm -f "$(dirname "$MINIO_BIN")"/.netqos-minio-*
+    touch "$stamp"
+    log "minio $MINIO_VERSION ready in $MINIO_BIN"
 }
 
 step_make() {
     command -v make >/dev/null || apt_install make
 }
 
-[[ $# -gt 0 ]] || die "usage: $0 venv|jars|tools|make ..."
+[[ $# -gt 0 ]] || die "usage: $0 venv|jars|tools|minio|make ..."
 for step in "$@"; do
     case $step in
         venv|deps) step_venv ;;
         jars) step_jars ;;
         tools) step_tools ;;
+        minio) step_minio ;;
         make) step_make ;;
-        *) die "unknown step '$step' (venv, jars, tools, make)" ;;
+        *) die "unknown step '$step' (venv, jars, tools, minio, make)" ;;
     esac
 done
