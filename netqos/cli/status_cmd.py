@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from typing import Any
 
@@ -36,5 +37,6 @@ def run(args: argparse.Namespace) -> int:
             f"{h['kernel_dropped']}+{h['kernel_if_dropped']}", f"{h['files_pending']} ({h['bytes_pending']} B)",
             f"{h['upload_lag_s']:.0f}s", str(h["evicted_files"]), h.get("last_error") or "",
         )  # fmt: skip
-    Console().print(table if beats else "no heartbeats yet")
+    console = Console() if sys.stdout.isatty() else Console(width=240)  # piped output: no wrapped columns
+    console.print(table if beats else "no heartbeats yet")
     return 0

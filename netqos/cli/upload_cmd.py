@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     from netqos.capture.filemeta import describe
     from netqos.capture.model import DropCounters, SpoolEntry
     from netqos.capture.upload import Landing, UploadFailed, land_existing
-    from netqos.decode.readers import CaptureFormatError
+    from netqos.decode.readers import CaptureFormatError, open_capture
     from netqos.spark.datasource import expand_capture_paths
     from netqos.storage.s3 import s3_client
 
@@ -31,9 +32,12 @@ def run(args: argparse.Namespace) -> int:
     failed = 0
     for path in map(Path, expand_capture_paths(args.paths)):
         try:
+            open_capture(path).close()  # not a capture: refuse it here rather than land it
             meta = describe(path, sensor_id=settings.sensor_id, seq=0, backend="upload", drops=DropCounters())
+            # A capture without packets is named by its modification time.
+            meta = dataclasses.replace(meta, closed_ns=path.stat().st_mtime_ns)
             result = land_existing(landing, SpoolEntry(path, meta))
-        except (CaptureFormatError, UploadFailed, OSError) as exc:
+        except (CaptureFormatError, UploadFailed, OSError, ValueError) as exc:
             failed += 1
             print(f"netqos upload: {path}: {exc}", file=sys.stderr)
             continue
