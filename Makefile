@@ -35,7 +35,7 @@ ifneq ($(JAVA_HOME),)
 export JAVA_HOME
 endif
 
-.PHONY: help venv deps jars tools minio bootstrap lint test test-unit demo bench check-delta lock clean distclean
+.PHONY: help venv deps jars tools minio landing bootstrap lint test test-unit demo bench check-delta lock clean distclean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+( [a-z-]+)*:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -49,6 +49,9 @@ jars:  ## Delta + hadoop-aws jars into $NETQOS_SPARK__JARS_DIR (~/.cache/netqos/
 
 tools:  ## tshark + capinfos + tcpdump (apt) and MinIO for the S3 tests, only if missing
 	@$(BOOTSTRAP) tools minio
+
+landing: minio  ## a local MinIO landing zone on 127.0.0.1:9000 (foreground; credentials in .cache/minio/env)
+	@bash scripts/minio-local.sh
 
 minio:  ## MinIO server binary (go install, ~7 min once) into $NETQOS_HOME/bin (~/.cache/netqos/bin)
 	@$(BOOTSTRAP) minio

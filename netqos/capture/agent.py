@@ -222,6 +222,10 @@ class Agent:
             log.warning("recovered %d files a previous agent left behind", len(recovered))
         if self.landing is not None:
             try:
+                self.landing.ensure_bucket()
+            except Exception as exc:  # a put-only sensor may not create buckets; uploads will say what is wrong
+                log.warning("could not check or create bucket %s: %s", self.landing.bucket, exc)
+            try:
                 self.landing.sweep_incomplete_uploads()
             except Exception as exc:
                 log.warning("could not sweep incomplete multipart uploads: %s", exc)
