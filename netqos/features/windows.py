@@ -91,9 +91,17 @@ _SUMS = ("one", "wire", "first", "segment", "retrans", "ooo", "lost", "dupack", 
 
 
 def qos_windows(
-    table: pa.Table, window_seconds: Sequence[int], *, sensor_default: str = "local", plugins: Sequence[object] = ()
+    table: pa.Table,
+    window_seconds: Sequence[int],
+    *,
+    sensor_default: str = "local",
+    plugins: Sequence[object] = (),
+    flow_order: np.ndarray | None = None,
 ) -> pa.Table:
     """QoS windows of packets + per-packet features (see module doc); `plugins` add window columns.
+
+    `flow_order`: row indices grouped by flow, each flow's rows in time order (featurize() has them from the flow
+    cut); saves a sort. Rows not listed must be rows without a flow.
 
     How it stays cheap: rows are grouped once by (sensor, base window = gcd of the window lengths, service
     class, DSCP class); every additive column is summed over those fine groups and rolled up to each window
@@ -103,9 +111,12 @@ def qos_windows(
     if missing:
         raise ValueError(f"qos_windows() needs columns {missing} (packets joined with their per-packet features)")
     n = table.num_rows
-    rows = np.flatnonzero(valid(table.column("ts_ns"), n))
+    rows: np.ndarray | slice = np.flatnonzero(valid(table.column("ts_ns"), n))
+    assert isinstance(rows, np.ndarray)
     if rows.shape[0] == 0:
         return _to_table([], plugins)
+    if rows.shape[0] == n:
+        rows = slice(None)  # every row has a time: views instead of gathered copies
     ts = ints(table.column("ts_ns"), n, 0)
     sensor, sensors = _codes(table, "sensor_id", n, sensor_default)
     svc, svc_names = _codes(table, "service_class", n, None)
@@ -128,7 +139,8 @@ def qos_windows(
     sums = {k: np.bincount(fine, weights=m[k][rows], minlength=nf) for k in _SUMS}
     sig_min = G.group_min(fine, m["signal"][rows], nf)
 
-    runs = FlowRuns.of(ints(table.column("flow_id"), n, 0)[rows], valid(table.column("flow_id"), n)[rows], ts[rows])
+    flow, flow_ok = ints(table.column("flow_id"), n, 0)[rows], valid(table.column("flow_id"), n)[rows]
+    runs = FlowRuns.of(flow, flow_ok, ts[rows], flow_order if isinstance(rows, slice) else None)
     rtt_rows = np.flatnonzero(~np.isnan(m["rtt"][rows]))
     rtt_rows = rtt_rows[np.argsort(m["rtt"][rows][rtt_rows], kind="stable")]
     jit_rows = np.flatnonzero(~np.isnan(m["jitter"][rows]))
@@ -205,8 +217,9 @@ class FlowRuns:
     flow_change: np.ndarray  # per sorted row: first row or a different flow than the previous row
 
     @classmethod
-    def of(cls, flow: np.ndarray, flow_ok: np.ndarray, ts: np.ndarray) -> FlowRuns:
-        order = np.lexsort((ts, flow))
+    def of(cls, flow: np.ndarray, flow_ok: np.ndarray, ts: np.ndarray, order: np.ndarray | None = None) -> FlowRuns:
+        if order is None:
+            order = np.lexsort((ts, flow))
         f = flow[order]
         change = np.ones(f.shape[0], np.bool_)
         change[1:] = f[1:] != f[:-1]
