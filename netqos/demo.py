@@ -33,11 +33,16 @@ class DemoSummary:
     seconds: float
 
 
-TOP_FLOWS_COLUMNS = (
-    "src_addr", "src_port", "dst_addr", "dst_port", "protocol", "packets", "bytes", "duration_s",
-    "tcp_retransmissions", "tcp_rtt_p95_s",
-)  # fmt: skip
-QOS_COLUMNS = ("class", "windows", "packets", "retrans_rate", "rtt_p95_max_s", "jitter_p95_max_s", "resets")
+TOP_FLOWS_COLUMNS = ("initiator", "responder", "proto", "packets", "bytes", "seconds", "retrans", "rtt_p95_ms")
+_TOP_FLOWS_SQL = (
+    "concat(src_addr, coalesce(concat(':', src_port), '')) AS initiator, "
+    "concat(dst_addr, coalesce(concat(':', dst_port), '')) AS responder, "
+    "CASE WHEN protocol IS NULL THEN 'l2' WHEN protocol = 6 THEN 'tcp' WHEN protocol = 17 THEN 'udp' "
+    "WHEN protocol IN (1, 58) THEN 'icmp' ELSE CAST(protocol AS STRING) END AS proto, "
+    "packets, bytes, round(duration_s, 2) AS seconds, tcp_retransmissions AS retrans, "
+    "round(tcp_rtt_p95_s * 1000, 2) AS rtt_p95_ms"
+)
+QOS_COLUMNS = ("class", "windows", "packets", "retrans_rate", "rtt_p95_max_ms", "jitter_p95_max_ms", "resets")
 
 
 def protocol_sql() -> str:
@@ -85,13 +90,13 @@ def ingest_samples(spark: SparkSession, settings: Settings, *, started: float | 
         f"SELECT {protocol_sql()} AS protocol, count(*) AS n FROM ({packets}) GROUP BY 1 ORDER BY n DESC, 1"
     )
     flows = spark.sql(
-        f"SELECT {', '.join(TOP_FLOWS_COLUMNS)} FROM {db}.flows WHERE first_file_sha256 IN ({ingested}) "
+        f"SELECT {_TOP_FLOWS_SQL} FROM {db}.flows WHERE first_file_sha256 IN ({ingested}) "
         "ORDER BY bytes DESC, flow_id LIMIT 10"
     )
     qos = spark.sql(
         f"SELECT class, count(*) AS windows, sum(packets) AS packets, "
         f"round(sum(tcp_retransmissions) / nullif(sum(tcp_segments), 0), 4) AS retrans_rate, "
-        f"round(max(rtt_p95_s), 4) AS rtt_p95_max_s, round(max(jitter_p95_s), 4) AS jitter_p95_max_s, "
+        f"round(max(rtt_p95_s) * 1000, 2) AS rtt_p95_max_ms, round(max(jitter_p95_s) * 1000, 2) AS jitter_p95_max_ms, "
         f"sum(tcp_resets) AS resets FROM {db}.qos_windows "
         f"WHERE window_s = 60 AND dimension = 'service' AND sensor_id = '{settings.sensor_id}' "
         "GROUP BY class ORDER BY packets DESC, class"
@@ -114,7 +119,10 @@ def print_summary(summary: DemoSummary) -> None:
     def table(title: str, headers: tuple[str, ...], rows: list[tuple[object, ...]]) -> Table:
         t = Table(title=title)
         for h in headers:
-            t.add_column(h, justify="right" if h == "packets" else "left")
+            numeric = h in ("packets", "bytes", "seconds", "retrans", "windows", "resets") or h.endswith(
+                ("_ms", "_rate")
+            )
+            t.add_column(h, justify="right" if numeric else "left")
         for row in rows:
             t.add_row(*("" if v is None else str(v) for v in row))
         return t

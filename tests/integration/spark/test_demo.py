@@ -33,7 +33,7 @@ def test_demo_ingests_and_summarizes(spark, settings, pcaps, tmp_path, capsys):
     assert protocols["icmp"] == 10  # five pings: echo request + reply
     assert sum(protocols.values()) == 149
     # flows and windows were built: the FTP-over-IPv6 control and data connections lead by bytes
-    assert summary.top_flows and summary.top_flows[0][4] == 6
+    assert summary.top_flows and summary.top_flows[0][2] == "tcp"
     by_class = {row[0]: row for row in summary.qos_by_service}
     assert sum(row[2] for row in summary.qos_by_service) == 149
     assert by_class["icmp"][2] == 10 and by_class["file"][2] > 0
