@@ -10,7 +10,6 @@ import pyarrow as pa
 from netqos.analysis.columns import column, ints, valid
 from netqos.features.classes import DSCP_NAMES, service_codes, service_names
 from netqos.features.schema import PACKET_FEATURES_SCHEMA
-from netqos.flows import _kernel as k
 from netqos.flows.build import FlowAssignment
 from netqos.flows.keys import KIND_IP
 
@@ -48,10 +47,8 @@ def packet_features(
     cols["dscp_class"] = pa.array(DSCP_NAMES, pa.string()).take(pa.array(dscp, mask=~valid(dscp_col, n)))
 
     ts = ints(packets.column("ts_ns"), n, 0)
-    jitter_row = (keys.kind == KIND_IP) & (keys.proto == 17)
-    jit_sorted = k.running_jitter(a.starts, a.fdir, ts[a.order], jitter_row[a.order])
     jit = np.full(n, np.nan)
-    jit[a.order] = jit_sorted / 1e9
+    jit[a.order] = a.jitter_ns(ts) / 1e9
     cols["udp_jitter_s"] = pa.array(jit, pa.float64(), from_pandas=True)
 
     for f in PACKET_FEATURES_SCHEMA:

@@ -120,14 +120,15 @@ def flow_stats(
     tcp_flags: np.ndarray,
     an_bits: np.ndarray,
     rtt: np.ndarray,
-    jitter_row: np.ndarray,
+    jitter: np.ndarray,
     wlan_retry: np.ndarray,
     signal: np.ndarray,
 ) -> tuple[np.ndarray, ...]:
     """Per-flow statistics over the contiguous row runs [starts[g], starts[g+1]), output f = flow flow_order[f].
 
     size: bytes counted per row; tcp_flags: -1 = not TCP; an_bits: AN_* bits; rtt: seconds, NaN = none;
-    jitter_row: rows of flows that get interarrival jitter; wlan_retry: -1 unknown, 0/1; signal: dBm, NaN = none.
+    jitter: running_jitter() per row (ns, NaN = none), a direction's last value is its flow's jitter;
+    wlan_retry: -1 unknown, 0/1; signal: dBm, NaN = none.
     Column-major outputs (flow index last, so every output column is a contiguous slice): int64 (3, n_flows)
     counts/bytes/first/last ts, float64 (3, 4, n_flows) size and IAT (ns) min/mean/std/max, int64 (3, 8, n_flows)
     flag counts, int64 (3, 4, n_flows) analysis counts, float64 (5, n_flows) RTT count/min/mean/p95/max,
@@ -146,7 +147,6 @@ def flow_stats(
     jit = np.full((2, nf), np.nan)
     wl = np.full((4, nf), np.nan)
     rbuf = np.empty(starts[-1] if nf > 0 else 0, np.float64)
-    ibuf = np.empty(starts[-1] if nf > 0 else 0, np.float64)
     # Welford accumulators per scope (size mean/m2, iat count/mean/m2), allocated once and reset per flow
     smean = np.zeros(3)
     sm2 = np.zeros(3)
@@ -214,6 +214,8 @@ def flow_stats(
             if not math.isnan(rtt[i]):
                 rbuf[nr] = rtt[i]
                 nr += 1
+            if not math.isnan(jitter[i]):
+                jit[fdir[i], f] = jitter[i]
             if wlan_retry[i] >= 0:
                 wframes += 1
                 wretry += wlan_retry[i]
@@ -241,24 +243,6 @@ def flow_stats(
             rt[2, f] = v.mean()
             rt[3, f] = _percentile_sorted(v, 95.0)
             rt[4, f] = v[nr - 1]
-        if jitter_row[s]:
-            # RFC 3550 interarrival jitter per direction from arrival times alone: the sender spacing is taken
-            # as the median inter-arrival time of the direction (exact for a constant-rate source).
-            for dd in range(2):
-                ni = 0
-                last = -1
-                for i in range(s, e):
-                    if fdir[i] == dd:
-                        if last >= 0:
-                            ibuf[ni] = float(ts[i] - last)
-                            ni += 1
-                        last = ts[i]
-                if ni >= 2:
-                    nominal = np.median(ibuf[:ni])
-                    j = 0.0
-                    for q in range(ni):
-                        j += (abs(ibuf[q] - nominal) - j) / 16.0
-                    jit[dd, f] = j
         if wframes > 0 or sigc > 0:
             wl[0, f] = wframes
             wl[1, f] = wretry

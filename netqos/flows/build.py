@@ -7,7 +7,7 @@ object is created per packet. Column meanings: docs/flows.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -104,10 +104,19 @@ class FlowAssignment:
     first: np.ndarray  # input row of each flow's first packet
     first_ts: np.ndarray  # per flow
     perm: np.ndarray  # output order of flows: by first_ts, then flow_id
+    _cache: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def n_flows(self) -> int:
         return int(self.starts.shape[0] - 1)
+
+    def jitter_ns(self, ts_all: np.ndarray) -> np.ndarray:
+        """Per position of `order`: the RFC 3550 jitter (ns) of the row's UDP flow direction after it (NaN where
+        none); computed once for the flow statistics and the per-packet features."""
+        if "jitter" not in self._cache:
+            udp = (self.keys.kind == KIND_IP) & (self.keys.proto == 17)
+            self._cache["jitter"] = k.running_jitter(self.starts, self.fdir, ts_all[self.order], udp[self.order])
+        return self._cache["jitter"]
 
     def row_flow_index(self, n: int) -> np.ndarray:
         """Per input row: its flow's index in cut order, -1 for rows in no flow."""
@@ -166,10 +175,10 @@ def flows_table(packets: pa.Table, a: FlowAssignment, analysis: pa.Table | None)
     an_bits, rtt = _analysis_arrays(packets, analysis, n)
     retry_col = column(packets, "wlan_retry")
     retry = np.where(valid(retry_col, n), _bools(retry_col, n).astype(np.int64), -1)
-    jitter_row = (keys.kind == KIND_IP) & (keys.proto == 17)
+    ts_all = ints(packets.column("ts_ns"), n, 0)
     stats = k.flow_stats(
-        a.starts, a.perm, a.fdir, ints(packets.column("ts_ns"), n, 0)[order], size[order],
-        _tcp_flags(packets, keys, n)[order], an_bits[order], rtt[order], jitter_row[order], retry[order],
+        a.starts, a.perm, a.fdir, ts_all[order], size[order],
+        _tcp_flags(packets, keys, n)[order], an_bits[order], rtt[order], a.jitter_ns(ts_all), retry[order],
         _floats(column(packets, "rt_dbm_antsignal"), n)[order],
     )  # fmt: skip
     flipped = a.fdir[a.starts[:-1]][a.perm] == 1  # the first packet went responder -> initiator (SYN/ACK first)
