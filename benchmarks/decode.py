@@ -211,23 +211,30 @@ def machine_info() -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------ measurements
 
 
+Timed = tuple[float, float, float, int, str]  # wall s, CPU s, peak RSS MB, exit code, output (run_timed)
+
+
+def warm_then_time(cmd: list[str], repeat: int, say: Any, label: str) -> tuple[Timed, list[Timed]]:
+    """One untimed warm-up run (fills the numba on-disk cache), then `repeat` timed runs; a failure raises."""
+    say(f"{label}: warm-up run (fills the numba on-disk cache; not timed) ...")
+    runs = []
+    for i in range(repeat + 1):
+        r = run_timed(cmd)
+        if r[3] != 0:
+            raise RuntimeError(f"{' '.join(cmd)} exited {r[3]}:\n{r[4]}")
+        runs.append(r)
+        if i:
+            say(f"  run {i}/{repeat}: {r[0]:.2f} s wall, {r[1]:.2f} s CPU, peak RSS {r[2]:.0f} MB")
+    return runs[0], runs[1:]
+
+
 def bench_netqos_process(path: Path, packets: int, size: int, repeat: int, say: Any) -> Result:
     out_dir = Path(tempfile.mkdtemp(prefix="netqos-bench-", dir=CACHE))
     out = out_dir / "out.parquet"
     cmd = [*netqos_cmd(), "decode", str(path), "-o", str(out), "--no-progress"]
     try:
         la0 = load()
-        say("netqos decode (process): warm-up run (fills the numba on-disk cache; not timed) ...")
-        w = run_timed(cmd)
-        if w[3] != 0:
-            raise RuntimeError(f"{' '.join(cmd)} exited {w[3]}:\n{w[4]}")
-        runs = []
-        for i in range(repeat):
-            r = run_timed(cmd)
-            if r[3] != 0:
-                raise RuntimeError(f"{' '.join(cmd)} exited {r[3]}:\n{r[4]}")
-            runs.append(r)
-            say(f"  run {i + 1}/{repeat}: {r[0]:.2f} s wall, {r[1]:.2f} s CPU, peak RSS {r[2]:.0f} MB")
+        w, runs = warm_then_time(cmd, repeat, say, "netqos decode (process)")
         import pyarrow.parquet as pq
 
         rows = pq.read_metadata(out).num_rows

@@ -42,6 +42,7 @@ from decode import (  # noqa: E402
     netqos_cmd,
     run_timed,
     warm_page_cache,
+    warm_then_time,
 )
 
 WORKER = str(HERE / "_features_peers.py")
@@ -143,17 +144,7 @@ def bench_flows_cli(path: Path, packets: int, size: int, repeat: int, say: Any) 
     cmd = [*netqos_cmd(), "flows", str(path), "-o", str(out)]
     try:
         la0 = load()
-        say("netqos flows (process): warm-up run (numba cache; not timed) ...")
-        w = run_timed(cmd)
-        if w[3] != 0:
-            raise RuntimeError(f"{' '.join(cmd)} exited {w[3]}:\n{w[4]}")
-        runs = []
-        for i in range(repeat):
-            r = run_timed(cmd)
-            if r[3] != 0:
-                raise RuntimeError(f"{' '.join(cmd)} exited {r[3]}:\n{r[4]}")
-            runs.append(r)
-            say(f"  run {i + 1}/{repeat}: {r[0]:.2f} s wall, {r[1]:.2f} s CPU, peak RSS {r[2]:.0f} MB")
+        w, runs = warm_then_time(cmd, repeat, say, "netqos flows (process)")
         import pyarrow.parquet as pq
 
         flows = pq.read_metadata(out).num_rows
