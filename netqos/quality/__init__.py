@@ -11,7 +11,7 @@ from netqos.quality.data_docs import build_data_docs, data_docs_dir
 from netqos.quality.outcome import FailedExpectation, ValidationFailed, ValidationOutcome, raise_for_failure
 from netqos.quality.quarantine import quarantine, quarantine_table
 from netqos.quality.suites import TABLES, file_column, load_suite
-from netqos.quality.validate import validate
+from netqos.quality.validation import validate
 
 __all__ = [
     "TABLES",

@@ -22,21 +22,28 @@ def validate(
     run_id: str,
     ledger_df: Any = None,
     window_seconds: Sequence[int] = DEFAULT_WINDOW_SECONDS,
+    extra_columns: Sequence[str] = (),
 ) -> ValidationOutcome:
     """Validate df (rows for `table`; Spark, or pandas in unit tests) against expectations/<table>.json.
 
     ledger_df: ingest_ledger rows of this batch's files, for the cross-table checks (skipped when None).
     window_seconds: the configured QoS window lengths (settings.features.window_seconds), a suite parameter.
+    extra_columns: columns df may carry beyond the table's schema (feature plugins' columns), left out of the check.
     spark is unused today; it is in the signature so the checks may run SQL without a DataFrame at hand."""
     del spark
+    if extra := [c for c in extra_columns if c in df.columns]:
+        df = df.drop(columns=extra) if is_pandas(df) else df.drop(*extra)
     suite = read_suite_dict(table)
     file_col = file_column(table)
     result = run_suite(df, suite, parameters={"window_seconds": list(window_seconds)}, run_name=run_id)
     failures = _gx_failures(result)
     failures = _attribute(df, file_col, failures)
     if ledger_df is not None and file_col is not None and applies_to(table):
-        failures += ledger_failures(table, file_stats(df, ledger_df, table, file_col))
-    files = _distinct_files(df, file_col)
+        stats = file_stats(df, ledger_df, table, file_col)
+        failures += ledger_failures(table, stats)
+        files = tuple(sorted(str(s["file"]) for s in stats if s.get("rows") and s["file"] is not None))
+    else:
+        files = _distinct_files(df, file_col)
     return ValidationOutcome(
         table=table,
         run_id=run_id,
