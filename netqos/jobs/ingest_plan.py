@@ -11,12 +11,16 @@ Per file, first match wins:
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from netqos.jobs.capture_files import CaptureFile
 from netqos.lake.ledger import LedgerEntry, LedgerStatus
+
+# The landing zone's key layout (netqos.capture.upload.object_key) names the sensor.
+_SENSOR_IN_KEY = re.compile(r"(?:^|/)sensor=([^/]+)/")
 
 
 @dataclass
@@ -60,10 +64,17 @@ def conflict_message(f: CaptureFile, previous: Sequence[LedgerEntry]) -> str:
     return f"content changed under the same path: ledger has sha256 {old}, file now has sha256 {f.sha256}; not ingested"
 
 
+def sensor_of(path: str, default: str) -> str:
+    """The sensor a landed object belongs to (`.../sensor=<id>/...` in its key), else `default`."""
+    match = _SENSOR_IN_KEY.search(path)
+    return match.group(1) if match else default
+
+
 def plan_ingest(
     files: Sequence[CaptureFile], ledger: Sequence[LedgerEntry], *, sensor_id: str, now: datetime
 ) -> IngestPlan:
     plan = IngestPlan()
+    sensor = {f.path: sensor_of(f.path, sensor_id) for f in files}
     done = {(e.path, e.sha256) for e in ledger if e.status in ("ingested", "conflict")}
     for f in files:
         ingested_here = [e for e in ledger if e.path == f.path and e.status == "ingested"]
@@ -72,14 +83,14 @@ def plan_ingest(
             plan.skipped.append(f)
         elif ingested_here:
             plan.entries.append(
-                new_entry(f, "conflict", sensor_id=sensor_id, now=now, error=conflict_message(f, ingested_here))
+                new_entry(f, "conflict", sensor_id=sensor[f.path], now=now, error=conflict_message(f, ingested_here))
             )
         elif f.error is not None:
-            plan.entries.append(new_entry(f, "failed", sensor_id=sensor_id, now=now, error=f.error))
+            plan.entries.append(new_entry(f, "failed", sensor_id=sensor[f.path], now=now, error=f.error))
         elif same_content:
             stats = same_content[0]
             copied = dataclasses.replace(
-                new_entry(f, "ingested", sensor_id=sensor_id, now=now),
+                new_entry(f, "ingested", sensor_id=sensor[f.path], now=now),
                 packets=stats.packets,
                 first_ts=stats.first_ts,
                 last_ts=stats.last_ts,

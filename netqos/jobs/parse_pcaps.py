@@ -25,7 +25,7 @@ from pyspark.sql import functions as F
 
 from netqos.decode.schema import SOURCE_FILE_COLUMN
 from netqos.jobs.capture_files import CaptureFile, inspect_files
-from netqos.jobs.ingest_plan import IngestPlan, new_entry, plan_ingest
+from netqos.jobs.ingest_plan import IngestPlan, new_entry, plan_ingest, sensor_of
 from netqos.jobs.job_args import add_warehouse_arg, settings_from_args
 from netqos.lake.ledger import LedgerEntry, LedgerStatus, read_entries, upsert_entries
 from netqos.lake.tables import PACKETS, ensure_tables
@@ -43,7 +43,7 @@ class Extracted:
 
 @dataclass(frozen=True)
 class TransformConfig:
-    sensor_id: str
+    sensor_by_path: Mapping[str, str]  # path -> sensor_id (from a landing key's sensor=<id>, else the run's)
     sha256_by_path: Mapping[str, str]
 
 
@@ -62,12 +62,27 @@ def _s3_client_if_needed(paths: Sequence[str], settings: Settings) -> Any:
     return s3_client(settings.s3) if any(is_s3_uri(p) for p in paths) else None
 
 
-def extract(spark: SparkSession, paths: Sequence[str], settings: Settings) -> Extracted:
+@dataclass(frozen=True)
+class RunBounds:
+    """What one run may take: objects modified before `landed_before` (a scheduled run's data interval end,
+    so a rerun sees the same set), and at most `max_files` new ones, oldest first (the rest wait for the next)."""
+
+    landed_before: datetime | None = None
+    max_files: int | None = None
+
+
+def extract(
+    spark: SparkSession, paths: Sequence[str], settings: Settings, bounds: RunBounds = RunBounds()
+) -> Extracted:
     """Plan the run from file facts + ledger, and (lazily) read the files that need it. Tables must exist."""
     s3 = _s3_client_if_needed(paths, settings)
     files = inspect_files(expand_capture_paths(paths, s3=s3), s3=s3)
+    if bounds.landed_before is not None:
+        files = [f for f in files if f.mtime < bounds.landed_before]
     ledger = read_entries(spark, settings, paths=[f.path for f in files], shas=[f.sha256 for f in files])
     plan = plan_ingest(files, ledger, sensor_id=settings.sensor_id, now=datetime.now(UTC))
+    if bounds.max_files is not None and len(plan.to_ingest) > bounds.max_files:
+        plan.to_ingest = sorted(plan.to_ingest, key=lambda f: (f.mtime, f.path))[: bounds.max_files]
     if not plan.to_read:
         return Extracted(plan, None)
     packets = (
@@ -84,9 +99,10 @@ def extract(spark: SparkSession, paths: Sequence[str], settings: Settings) -> Ex
 def transform(df: DataFrame, cfg: TransformConfig) -> DataFrame:
     """`pcap` source rows -> `packets` table rows (column order of PACKETS)."""
     sha_of_path = F.create_map(*[F.lit(x) for kv in cfg.sha256_by_path.items() for x in kv])
+    sensor_of_path = F.create_map(*[F.lit(x) for kv in cfg.sensor_by_path.items() for x in kv])
     return df.withColumns(
         {
-            "sensor_id": F.lit(cfg.sensor_id),
+            "sensor_id": sensor_of_path[F.col(SOURCE_FILE_COLUMN)],
             "file_sha256": sha_of_path[F.col(SOURCE_FILE_COLUMN)],
             # Integer floor division: exact, and UTC whatever the session time zone.
             "ts": F.expr("timestamp_micros((ts_ns - pmod(ts_ns, 1000)) div 1000)"),
@@ -136,26 +152,42 @@ def load(spark: SparkSession, df: DataFrame | None, plan: IngestPlan, settings: 
     stats = packet_stats(spark, settings, shas) if shas else {}
     now = datetime.now(UTC)
     entries = plan.entries + [
-        ingested_entry(f, stats.get(f.sha256), sensor_id=settings.sensor_id, now=now) for f in plan.to_ingest
+        ingested_entry(f, stats.get(f.sha256), sensor_id=sensor_of(f.path, settings.sensor_id), now=now)
+        for f in plan.to_ingest
     ]
     upsert_entries(spark, settings, entries)
     return IngestReport(entries=entries, skipped=plan.skipped)
 
 
-def run(spark: SparkSession, paths: Sequence[str], settings: Settings) -> IngestReport:
+def run(spark: SparkSession, paths: Sequence[str], settings: Settings, bounds: RunBounds = RunBounds()) -> IngestReport:
     ensure_tables(spark, settings)
-    extracted = extract(spark, paths, settings)
+    extracted = extract(spark, paths, settings, bounds)
     packets = None
     if extracted.packets is not None:
-        cfg = TransformConfig(settings.sensor_id, {p: sha for sha, p in extracted.plan.to_read.items()})
+        read = extracted.plan.to_read
+        cfg = TransformConfig(
+            {p: sensor_of(p, settings.sensor_id) for p in read.values()}, {p: s for s, p in read.items()}
+        )
         packets = transform(extracted.packets, cfg)
     return load(spark, packets, extracted.plan, settings)
+
+
+def _utc(text: str) -> datetime:
+    """ISO time; a time without an offset is UTC."""
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="parse_pcaps", description="Ingest pcap/pcapng files into Delta Lake.")
     parser.add_argument("paths", nargs="+", help="capture files, directories or globs")
-    parser.add_argument("--sensor", help="sensor_id for the rows (default: settings.sensor_id)")
+    parser.add_argument("--sensor", help="sensor_id for files without sensor=<id> in their key (default: settings)")
+    parser.add_argument("--max-files", type=int, help="read at most this many new files, oldest first")
+    parser.add_argument(
+        "--landed-before",
+        type=_utc,
+        help="only files/objects modified before this ISO time (a scheduled run's data interval end)",
+    )
     add_warehouse_arg(parser)
     return parser.parse_args(argv)
 
@@ -187,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     spark = build_spark(settings, app_name="netqos-parse-pcaps")
     up = time.monotonic()
     try:
-        report = run(spark, args.paths, settings)
+        report = run(spark, args.paths, settings, RunBounds(args.landed_before, args.max_files))
     finally:
         spark.stop()
     print_report(report, {"spark start-up": up - started, "ingest": time.monotonic() - up})

@@ -196,3 +196,21 @@ def test_same_content_under_two_paths_is_read_once(spark, settings, manifest, ca
         ("third-copy.pcap", "ingested", 10)
     ]
     assert count(spark, settings, "packets") == 10
+
+
+def test_run_bounds_limit_a_run_and_the_rest_waits(spark, settings, batch):
+    """max_files takes the oldest new files; landed_before leaves newer ones out; the next run takes the rest."""
+    import os
+    from datetime import UTC, datetime
+
+    from netqos.jobs.parse_pcaps import RunBounds
+
+    for i, name in enumerate(GOOD):
+        os.utime(batch / name, (1_700_000_000 + i * 60, 1_700_000_000 + i * 60))
+    cutoff = datetime.fromtimestamp(1_700_000_000 + 2 * 60 + 1, UTC)  # GOOD[0..2] landed before it
+    first = run(spark, [str(batch / n) for n in GOOD], settings, RunBounds(landed_before=cutoff, max_files=2))
+    assert sorted(e.path.rsplit("/", 1)[1] for e in first.entries) == sorted(GOOD[:2])
+    second = run(spark, [str(batch / n) for n in GOOD], settings, RunBounds(landed_before=cutoff))
+    assert [e.path.rsplit("/", 1)[1] for e in second.entries] == [GOOD[2]]
+    third = run(spark, [str(batch / n) for n in GOOD], settings)
+    assert [e.path.rsplit("/", 1)[1] for e in third.entries] == [GOOD[3]]
