@@ -1,7 +1,7 @@
 """Decide, from the ledger alone, what the ingest job does with each file. Pure: no Spark, no I/O.
 
 Per file, first match wins:
-  1. the ledger has an 'ingested' or 'conflict' row for this (path, sha256) -> skipped
+  1. the ledger has an 'ingested', 'conflict' or 'quarantined' row for this (path, sha256) -> skipped
   2. the path was ingested before with other content                         -> 'conflict', not read
   3. the decoder cannot open it                                               -> 'failed' (retried next run)
   4. the same content was ingested from another path                          -> 'ingested', stats copied, not read
@@ -75,7 +75,7 @@ def plan_ingest(
 ) -> IngestPlan:
     plan = IngestPlan()
     sensor = {f.path: sensor_of(f.path, sensor_id) for f in files}
-    done = {(e.path, e.sha256) for e in ledger if e.status in ("ingested", "conflict")}
+    done = {(e.path, e.sha256) for e in ledger if e.status in ("ingested", "conflict", "quarantined")}
     for f in files:
         ingested_here = [e for e in ledger if e.path == f.path and e.status == "ingested"]
         same_content = [e for e in ledger if e.sha256 == f.sha256 and e.status == "ingested"]
@@ -99,4 +99,16 @@ def plan_ingest(
             plan.entries.append(copied)
         else:
             plan.to_ingest.append(f)
+    return plan
+
+
+def quarantine_files(plan: IngestPlan, reasons: dict[str, str], *, sensor_id: str, now: datetime) -> IngestPlan:
+    """Move the files whose content (sha256) failed validation out of the files to ingest, into 'quarantined'
+    ledger rows carrying the reason: their rows never reach `packets`, and later runs skip them."""
+    bad = [f for f in plan.to_ingest if f.sha256 in reasons]
+    plan.to_ingest = [f for f in plan.to_ingest if f.sha256 not in reasons]
+    plan.entries += [
+        new_entry(f, "quarantined", sensor_id=sensor_of(f.path, sensor_id), now=now, error=reasons[f.sha256])
+        for f in bad
+    ]
     return plan

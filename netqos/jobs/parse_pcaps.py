@@ -11,25 +11,30 @@ replace-by-file_sha256 overwrites the rows it already wrote instead of adding th
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from netqos.decode.schema import SOURCE_FILE_COLUMN
 from netqos.jobs.capture_files import CaptureFile, inspect_files
-from netqos.jobs.ingest_plan import IngestPlan, new_entry, plan_ingest, sensor_of
+from netqos.jobs.ingest_plan import IngestPlan, new_entry, plan_ingest, quarantine_files, sensor_of
 from netqos.jobs.job_args import add_warehouse_arg, settings_from_args
 from netqos.lake.ledger import LedgerEntry, LedgerStatus, read_entries, upsert_entries
 from netqos.lake.tables import PACKETS, ensure_tables
 from netqos.settings import Settings
+
+if TYPE_CHECKING:
+    from netqos.quality import ValidationOutcome
 from netqos.spark.datasource import expand_capture_paths
 
 _NS_PER_DAY = 86_400 * 10**9
@@ -51,6 +56,7 @@ class TransformConfig:
 class IngestReport:
     entries: list[LedgerEntry]  # ledger rows this run wrote
     skipped: list[CaptureFile]  # files the ledger already had
+    validation: ValidationOutcome | None = None  # the quality gate's result for the rows read (None: none read)
 
     def count(self, status: LedgerStatus) -> int:
         return sum(1 for e in self.entries if e.status == status)
@@ -159,17 +165,54 @@ def load(spark: SparkSession, df: DataFrame | None, plan: IngestPlan, settings: 
     return IngestReport(entries=entries, skipped=plan.skipped)
 
 
-def run(spark: SparkSession, paths: Sequence[str], settings: Settings, bounds: RunBounds = RunBounds()) -> IngestReport:
+def run(
+    spark: SparkSession,
+    paths: Sequence[str],
+    settings: Settings,
+    bounds: RunBounds = RunBounds(),
+    run_id: str | None = None,
+) -> IngestReport:
+    """Ingest `paths`; `run_id` (the DAG run's) names this run's quarantine rows, so a retry replaces them."""
     ensure_tables(spark, settings)
     extracted = extract(spark, paths, settings, bounds)
-    packets = None
-    if extracted.packets is not None:
-        read = extracted.plan.to_read
-        cfg = TransformConfig(
-            {p: sensor_of(p, settings.sensor_id) for p in read.values()}, {p: s for s, p in read.items()}
-        )
-        packets = transform(extracted.packets, cfg)
-    return load(spark, packets, extracted.plan, settings)
+    if extracted.packets is None:
+        return load(spark, None, extracted.plan, settings)
+    read = extracted.plan.to_read
+    cfg = TransformConfig({p: sensor_of(p, settings.sensor_id) for p in read.values()}, {p: s for s, p in read.items()})
+    # Decoded once, then validated, quarantined and written from the same cached rows.
+    packets = transform(extracted.packets, cfg).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        plan, packets, outcome = gate(spark, packets, extracted.plan, settings, run_id or default_run_id())
+        report = load(spark, packets, plan, settings)
+    finally:
+        packets.unpersist()
+    return dataclasses.replace(report, validation=outcome)
+
+
+def default_run_id() -> str:
+    return "manual__" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def gate(
+    spark: SparkSession, packets: DataFrame, plan: IngestPlan, settings: Settings, run_id: str
+) -> tuple[IngestPlan, DataFrame, ValidationOutcome]:
+    """Validate the new rows (suite expectations/packets.json); files that fail go to quarantine_packets and get a
+    'quarantined' ledger row, the clean files go on. A failure no file can be blamed for (schema drift) stops the
+    run before anything is written."""
+    from netqos import quality
+
+    outcome = quality.validate(spark, packets, "packets", run_id=run_id)
+    if outcome.batch_failure:
+        quality.quarantine(spark, packets, "packets", outcome, settings)
+        quality.raise_for_failure(outcome)
+    if outcome.bad_files:
+        quality.quarantine(spark, packets, "packets", outcome, settings)
+        reasons = {
+            sha: json.dumps([asdict(f) for f in outcome.failures_for(sha)], default=str) for sha in outcome.bad_files
+        }
+        plan = quarantine_files(plan, reasons, sensor_id=settings.sensor_id, now=datetime.now(UTC))
+        packets = packets.where(~F.col("file_sha256").isin(sorted(outcome.bad_files)))
+    return plan, packets, outcome
 
 
 def _utc(text: str) -> datetime:
@@ -188,6 +231,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=_utc,
         help="only files/objects modified before this ISO time (a scheduled run's data interval end)",
     )
+    parser.add_argument("--run-id", help="run id for quarantine rows (a DAG passes its run_id)")
     add_warehouse_arg(parser)
     return parser.parse_args(argv)
 
@@ -205,7 +249,8 @@ def print_report(report: IngestReport, timings: Mapping[str, float]) -> None:
     console.print(table)
     console.print(
         f"ingested {report.count('ingested')}, failed {report.count('failed')}, "
-        f"conflict {report.count('conflict')}, already in the ledger {len(report.skipped)}; "
+        f"conflict {report.count('conflict')}, quarantined {report.count('quarantined')}, "
+        f"already in the ledger {len(report.skipped)}; "
         + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in timings.items())
     )
 
@@ -219,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     spark = build_spark(settings, app_name="netqos-parse-pcaps")
     up = time.monotonic()
     try:
-        report = run(spark, args.paths, settings, RunBounds(args.landed_before, args.max_files))
+        report = run(spark, args.paths, settings, RunBounds(args.landed_before, args.max_files), args.run_id)
     finally:
         spark.stop()
     print_report(report, {"spark start-up": up - started, "ingest": time.monotonic() - up})

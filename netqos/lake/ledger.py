@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 from netqos.lake.tables import INGEST_LEDGER
 from netqos.settings import Settings
 
-LedgerStatus = Literal["ingested", "failed", "conflict"]
+LedgerStatus = Literal["ingested", "failed", "conflict", "quarantined"]
 
 
 @dataclass(frozen=True)

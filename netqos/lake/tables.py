@@ -79,8 +79,12 @@ INGEST_LEDGER = TableSpec(
             _col("first_ts", TimestampType(), "earliest packet timestamp"),
             _col("last_ts", TimestampType(), "latest packet timestamp"),
             _col("link_types", ArrayType(IntegerType()), "distinct LINKTYPE_* values of the packets"),
-            _col("status", StringType(), "ingested | failed | conflict"),
-            _col("error", StringType(), "why failed / conflict; null when ingested"),
+            _col("status", StringType(), "ingested | failed | conflict | quarantined"),
+            _col(
+                "error",
+                StringType(),
+                "why failed / conflict / quarantined (failed expectations, JSON); null when ingested",
+            ),
             _col("ingested_at", TimestampType(), "when this row was written"),
             _col("sensor_id", StringType(), "sensor of the run that wrote this row"),
         ]

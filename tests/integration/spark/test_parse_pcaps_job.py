@@ -214,3 +214,34 @@ def test_run_bounds_limit_a_run_and_the_rest_waits(spark, settings, batch):
     assert [e.path.rsplit("/", 1)[1] for e in second.entries] == [GOOD[2]]
     third = run(spark, [str(batch / n) for n in GOOD], settings)
     assert [e.path.rsplit("/", 1)[1] for e in third.entries] == [GOOD[3]]
+
+
+def test_a_corrupt_file_is_quarantined_while_the_clean_one_lands(spark, settings, tmp_path, pcaps):
+    """Records claiming more captured than wire bytes (cap_len > wire_len) fail the packets suite: that file's rows
+    go to quarantine_packets with the failed expectation, its ledger row says 'quarantined', and the clean file in
+    the same run is ingested and featurized; a rerun changes nothing."""
+    import json as _json
+
+    from pcapgen import Record, pcap_file
+
+    from netqos.jobs import build_flows
+
+    shutil.copyfile(pcaps / "zeek-5-pings.pcap", tmp_path / "clean.pcap")
+    frame = bytes(range(60))
+    (tmp_path / "corrupt.pcap").write_bytes(
+        pcap_file([Record(frame, ts_sec=1_700_000_000 + i, orig_len=40) for i in range(3)])
+    )
+    report = run(spark, [str(tmp_path)], settings, run_id="run-1")
+    status = {e.path.rsplit("/", 1)[1]: e for e in report.entries}
+    assert status["clean.pcap"].status == "ingested" and status["clean.pcap"].packets == 10
+    assert status["corrupt.pcap"].status == "quarantined"
+    reason = _json.loads(status["corrupt.pcap"].error)
+    assert any("cap_len" in _json.dumps(f) for f in reason)
+    corrupt_sha = sha256(tmp_path / "corrupt.pcap")
+    assert count(spark, settings, "packets") == 10
+    assert count(spark, settings, "quarantine_packets", f"file_sha256 = '{corrupt_sha}'") == 3
+    again = run(spark, [str(tmp_path)], settings, run_id="run-2")
+    assert again.entries == [] and len(again.skipped) == 2
+    build_flows.run(spark, settings)
+    featurized = spark.sql(f"SELECT file_sha256 FROM {settings.lake.database}.feature_ledger").collect()
+    assert [r.file_sha256 for r in featurized] == [sha256(tmp_path / "clean.pcap")]

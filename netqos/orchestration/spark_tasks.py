@@ -1,0 +1,59 @@
+"""Spark jobs as Airflow tasks: spark-submit of jobs/spark/<job>.py to the master of the `spark_default`
+connection, with the S3 endpoint and keys taken from the `netqos_s3` connection at run time (templated into the
+environment of spark-submit; Airflow masks them in logs)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from netqos.orchestration.defaults import S3_CONN_ID, SPARK_CONN_ID, table_uri
+
+REPO = Path(__file__).resolve().parents[2]
+JOBS = REPO / "jobs" / "spark"
+
+
+# NETQOS_S3__* for the driver; local-mode executors inherit them (clusters: spark.executorEnv, docs/capture.md).
+def _conn(expr: str) -> str:
+    """A Jinja expression on the S3 connection, rendered when the task runs (never at parse time)."""
+    return "{{ conn." + S3_CONN_ID + "." + expr + " }}"
+
+
+S3_ENV = {
+    "NETQOS_S3__ENDPOINT_URL": _conn("extra_dejson.get('endpoint_url', '')"),
+    "NETQOS_S3__REGION": _conn("extra_dejson.get('region_name', 'us-east-1')"),
+    "NETQOS_S3__ACCESS_KEY_ID": _conn("login"),
+    "NETQOS_S3__SECRET_ACCESS_KEY": _conn("password"),
+}
+
+
+def spark_job(task_id: str, job: str, args: Sequence[str] = (), *, outlets: Sequence[str] = ()) -> Any:
+    """A SparkSubmitOperator for jobs/spark/<job>.py; `outlets`: the tables it updates (as Assets)."""
+    from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+    from airflow.sdk import Asset
+
+    from netqos.jars import JarsMissingError, spark_jars
+    from netqos.settings import Settings
+
+    settings = Settings()
+    try:  # under spark-submit the driver JVM is already up: the Delta/S3A jars must come on its command line
+        jars: str | None = ",".join(str(p) for p in spark_jars(settings.spark.jars_dir))
+    except JarsMissingError:
+        jars = None  # the DAG still parses; the task fails with the job's own "run make jars" message
+    return SparkSubmitOperator(
+        task_id=task_id,
+        conn_id=SPARK_CONN_ID,
+        # The pyspark wheel's launcher beside this interpreter (the connection's allow-list knows only bare names).
+        spark_binary=str(Path(sys.executable).with_name("spark-submit")),
+        application=str(JOBS / f"{job}.py"),
+        application_args=list(args),
+        jars=jars,
+        driver_memory=settings.spark.driver_memory,
+        name=f"netqos-{task_id}",
+        conf={"spark.ui.enabled": "false", "spark.sql.session.timeZone": "UTC"},
+        env_vars={**S3_ENV, "PYSPARK_PYTHON": sys.executable, "PATH": os.environ.get("PATH", "")},
+        outlets=[Asset(table_uri(t)) for t in outlets],
+    )
