@@ -29,7 +29,7 @@ def test_script_ingests_and_keeps_metastore_out_of_cwd(pcaps, tmp_path):
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "ingested 1, failed 1, conflict 0, already in the ledger 0" in " ".join(result.stdout.split())
+    assert "ingested 1, failed 1, conflict 0, quarantined 0, already in the ledger 0" in " ".join(result.stdout.split())
     assert sorted(p.name for p in cwd.iterdir()) == []  # no metastore_db / derby.log / spark-warehouse here
     assert (warehouse.parent / "metastore_db").is_dir()
     assert (warehouse / "netqos.db" / "packets" / "_delta_log").is_dir()
