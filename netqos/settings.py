@@ -132,6 +132,14 @@ class CaptureSettings(_Section):
         return self
 
 
+class RetentionSettings(_Section):
+    """The maintenance job (netqos.jobs.maintenance): how long things are kept."""
+
+    vacuum_hours: int = Field(default=168, ge=168)  # Delta refuses less than 7 days without a safety override
+    quarantine_days: int = Field(default=30, ge=1)
+    raw_capture_days: int | None = Field(default=None, ge=1)  # None = keep landed captures forever
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="NETQOS_",
@@ -148,6 +156,7 @@ class Settings(BaseSettings):
     decode: DecodeSettings = Field(default_factory=DecodeSettings)
     features: FeatureSettings = Field(default_factory=FeatureSettings)
     capture: CaptureSettings = Field(default_factory=CaptureSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,31 @@
+"""
+### netqos_maintenance
+
+Daily at 03:00 UTC: OPTIMIZE and VACUUM every Delta table, expire quarantined rows older than
+`retention.quarantine_days`, and delete landed captures older than `retention.raw_capture_days` that the ingest
+ledger has ingested. Cut-offs count back from the run's data interval end, so a rerun deletes the same things.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import dag
+
+from netqos.orchestration.defaults import DEFAULT_ARGS, START_DATE
+from netqos.orchestration.spark_tasks import spark_job
+
+
+@dag(
+    dag_id="netqos_maintenance",
+    schedule="0 3 * * *",
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["netqos", "maintenance", "spark"],
+    doc_md=__doc__,
+)
+def netqos_maintenance() -> None:
+    spark_job("optimize_vacuum_expire", "maintenance", ["--as-of", "{{ data_interval_end.isoformat() }}"])
+
+
+netqos_maintenance()
