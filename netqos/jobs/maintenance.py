@@ -72,12 +72,24 @@ def expire_raw_captures(spark: SparkSession, settings: Settings, as_of: datetime
     return deleted
 
 
-def run(spark: SparkSession, settings: Settings, as_of: datetime) -> MaintenanceReport:
+def run(
+    spark: SparkSession,
+    settings: Settings,
+    as_of: datetime,
+    *,
+    compact: bool = True,
+    tables: Sequence[str] | None = None,
+) -> MaintenanceReport:
+    """Retention first (so VACUUM can drop what it deleted), then OPTIMIZE + VACUUM of `tables` (default: all;
+    names without the database) unless `compact` is False."""
     ensure_tables(spark, settings)
     report = MaintenanceReport()
     report.quarantine_rows_expired = expire_quarantine(spark, settings, as_of)
     report.captures_deleted = expire_raw_captures(spark, settings, as_of)
-    for table in lake_tables(spark, settings):
+    chosen = lake_tables(spark, settings)
+    if tables is not None:
+        chosen = [t for t in chosen if t.split(".", 1)[1] in tables]
+    for table in chosen if compact else []:
         spark.sql(f"OPTIMIZE {table}")
         report.optimized.append(table)
         spark.sql(f"VACUUM {table} RETAIN {settings.retention.vacuum_hours} HOURS")
