@@ -13,11 +13,14 @@ from netqos.features.schema import PACKET_FEATURES_SCHEMA
 from netqos.flows.build import FlowAssignment
 from netqos.flows.keys import KIND_IP
 
+ClassCodes = dict[str, tuple[np.ndarray, list[str]]]
+
 
 def packet_features(
     packets: pa.Table, a: FlowAssignment, analysis: pa.Table, service_ports: Mapping[str, tuple[int, ...]]
-) -> pa.Table:
-    """Row-aligned with `packets` and `analysis` (the output of analyze() for the same rows)."""
+) -> tuple[pa.Table, ClassCodes]:
+    """Row-aligned with `packets` and `analysis` (the output of analyze() for the same rows), and the integer
+    codes behind the service_class / dscp_class columns (-1 = null), which the windows reuse."""
     n = packets.num_rows
     fidx = a.row_flow_index(n)
     in_flow = fidx >= 0
@@ -39,12 +42,18 @@ def packet_features(
     resp, init = np.where(flipped, sp, dp), np.where(flipped, dp, sp)
     kind_ip = keys.kind[a.first] == KIND_IP
     svc = service_codes(service_ports, kind_ip, keys.proto[a.first], resp, init)
-    names = pa.array(service_names(service_ports), pa.string())
-    cols["service_class"] = names.take(pa.array(svc[safe] if a.n_flows else np.zeros(n, np.int64), mask=~in_flow))
+    svc_rows = np.where(in_flow, svc[safe] if a.n_flows else 0, -1)
+    svc_names = service_names(service_ports)
+    cols["service_class"] = pa.array(svc_names, pa.string()).take(pa.array(np.maximum(svc_rows, 0), mask=~in_flow))
 
     dscp_col = column(packets, "ip_dscp")
+    dscp_ok = valid(dscp_col, n)
     dscp = ints(dscp_col, n, 0) & 0x3F
-    cols["dscp_class"] = pa.array(DSCP_NAMES, pa.string()).take(pa.array(dscp, mask=~valid(dscp_col, n)))
+    cols["dscp_class"] = pa.array(DSCP_NAMES, pa.string()).take(pa.array(dscp, mask=~dscp_ok))
+    codes: ClassCodes = {
+        "service_class": (svc_rows.astype(np.int64), svc_names),
+        "dscp_class": (np.where(dscp_ok, dscp, -1).astype(np.int64), list(DSCP_NAMES)),
+    }
 
     ts = ints(packets.column("ts_ns"), n, 0)
     jit = np.full(n, np.nan)
@@ -54,4 +63,5 @@ def packet_features(
     for f in PACKET_FEATURES_SCHEMA:
         if f.name not in cols:
             cols[f.name] = analysis.column(f.name)
-    return pa.Table.from_pydict({f.name: cols[f.name] for f in PACKET_FEATURES_SCHEMA}, schema=PACKET_FEATURES_SCHEMA)
+    table = pa.Table.from_pydict({f.name: cols[f.name] for f in PACKET_FEATURES_SCHEMA}, schema=PACKET_FEATURES_SCHEMA)
+    return table, codes

@@ -68,10 +68,10 @@ def featurize(packets: pa.Table, cfg: FeatureConfig | None = None) -> Features:
     assignment = assign_flows(packets, cfg.flow)
     analysis = _analysis(packets, cfg, assignment)
     flows = flows_table(packets, assignment, analysis)
-    per_packet = packet_features(packets, assignment, analysis, cfg.service_ports)
+    per_packet, class_codes = packet_features(packets, assignment, analysis, cfg.service_ports)
     windows = qos_windows(
         _joined(packets, per_packet), cfg.window_seconds, sensor_default=cfg.flow.sensor_id, plugins=plugins,
-        flow_order=assignment.order,
+        flow_order=assignment.order, class_codes=class_codes,
     )  # fmt: skip
     flows = _plugin_flow_columns(flows, plugins, FlowContext(packets, per_packet, assignment))
     if SOURCE_FILE_COLUMN in flows.column_names:  # keep source_file last, after plugin columns

@@ -9,7 +9,7 @@ Windows are aligned to the epoch; a window without packets has no row. Column me
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,6 +97,7 @@ def qos_windows(
     sensor_default: str = "local",
     plugins: Sequence[object] = (),
     flow_order: np.ndarray | None = None,
+    class_codes: Mapping[str, tuple[np.ndarray, list[str]]] | None = None,
 ) -> pa.Table:
     """QoS windows of packets + per-packet features (see module doc); `plugins` add window columns.
 
@@ -119,8 +120,9 @@ def qos_windows(
         rows = slice(None)  # every row has a time: views instead of gathered copies
     ts = ints(table.column("ts_ns"), n, 0)
     sensor, sensors = _codes(table, "sensor_id", n, sensor_default)
-    svc, svc_names = _codes(table, "service_class", n, None)
-    dscp, dscp_names = _codes(table, "dscp_class", n, None)
+    precoded = class_codes or {}
+    svc, svc_names = precoded.get("service_class") or _codes(table, "service_class", n, None)
+    dscp, dscp_names = precoded.get("dscp_class") or _codes(table, "dscp_class", n, None)
     m = _row_metrics(table, n)
 
     # Fine groups over rows with a timestamp.
