@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -27,7 +26,7 @@ from pyspark.sql import DataFrame, SparkSession, Window, WindowSpec
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from netqos.jobs.job_args import add_warehouse_arg, settings_from_args
+from netqos.jobs.job_args import add_warehouse_arg, in_session, settings_from_args
 from netqos.jobs.sensor_ranges import date_of_ns, range_predicate
 from netqos.lake.tables import FEATURE_LEDGER, FLOWS, INGEST_LEDGER, PACKETS, TCP_ANALYSIS, TableSpec, ensure_tables
 from netqos.settings import Settings
@@ -283,18 +282,9 @@ def print_report(report: FlowReport, timings: Mapping[str, float]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from netqos.spark.session import build_spark
-
-    args = parse_args(argv)
-    settings = settings_from_args(args, Settings())
-    started = time.monotonic()
-    spark = build_spark(settings, app_name="netqos-build-flows")
-    up = time.monotonic()
-    try:
-        report = run(spark, settings)
-    finally:
-        spark.stop()
-    print_report(report, {"spark start-up": up - started, "flows": time.monotonic() - up})
+    settings = settings_from_args(parse_args(argv), Settings())
+    report, timings = in_session(settings, "netqos-build-flows", lambda spark: run(spark, settings))
+    print_report(report, timings)
     return 0
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from netqos.jobs.job_args import add_warehouse_arg, settings_from_args
+from netqos.jobs.job_args import add_warehouse_arg, in_session, settings_from_args, utc_time
 from netqos.lake.tables import ALL_TABLES, INGEST_LEDGER, ensure_tables
 from netqos.settings import Settings
 
@@ -98,20 +98,13 @@ def run(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from netqos.spark.session import build_spark
-
     parser = argparse.ArgumentParser(prog="maintenance", description="OPTIMIZE/VACUUM the lake; expire old data.")
-    parser.add_argument("--as-of", type=datetime.fromisoformat, help="ISO time the retention counts back from")
+    parser.add_argument("--as-of", type=utc_time, help="ISO time the retention counts back from")
     add_warehouse_arg(parser)
     args = parser.parse_args(argv)
     settings = settings_from_args(args, Settings())
     as_of = args.as_of or datetime.now(UTC)
-    as_of = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
-    spark = build_spark(settings, app_name="netqos-maintenance")
-    try:
-        report = run(spark, settings, as_of)
-    finally:
-        spark.stop()
+    report, _ = in_session(settings, "netqos-maintenance", lambda spark: run(spark, settings, as_of))
     print(
         f"maintenance: optimized+vacuumed {len(report.optimized)} tables, expired {report.quarantine_rows_expired} "
         f"quarantine rows, deleted {len(report.captures_deleted)} landed captures"

@@ -14,7 +14,6 @@ import argparse
 import dataclasses
 import json
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -28,7 +27,7 @@ from pyspark.sql import functions as F
 from netqos.decode.schema import SOURCE_FILE_COLUMN
 from netqos.jobs.capture_files import CaptureFile, inspect_files
 from netqos.jobs.ingest_plan import IngestPlan, new_entry, plan_ingest, quarantine_files, sensor_of
-from netqos.jobs.job_args import add_warehouse_arg, settings_from_args
+from netqos.jobs.job_args import add_warehouse_arg, in_session, settings_from_args, utc_time
 from netqos.lake.ledger import LedgerEntry, LedgerStatus, read_entries, upsert_entries
 from netqos.lake.tables import PACKETS, ensure_tables
 from netqos.settings import Settings
@@ -215,12 +214,6 @@ def gate(
     return plan, packets, outcome
 
 
-def _utc(text: str) -> datetime:
-    """ISO time; a time without an offset is UTC."""
-    value = datetime.fromisoformat(text)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="parse_pcaps", description="Ingest pcap/pcapng files into Delta Lake.")
     parser.add_argument("paths", nargs="+", help="capture files, directories or globs")
@@ -228,7 +221,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-files", type=int, help="read at most this many new files, oldest first")
     parser.add_argument(
         "--landed-before",
-        type=_utc,
+        type=utc_time,
         help="only files/objects modified before this ISO time (a scheduled run's data interval end)",
     )
     parser.add_argument("--run-id", help="run id for quarantine rows (a DAG passes its run_id)")
@@ -256,18 +249,13 @@ def print_report(report: IngestReport, timings: Mapping[str, float]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from netqos.spark.session import build_spark
-
     args = parse_args(argv)
     settings = settings_from_args(args, Settings())
-    started = time.monotonic()
-    spark = build_spark(settings, app_name="netqos-parse-pcaps")
-    up = time.monotonic()
-    try:
-        report = run(spark, args.paths, settings, RunBounds(args.landed_before, args.max_files), args.run_id)
-    finally:
-        spark.stop()
-    print_report(report, {"spark start-up": up - started, "ingest": time.monotonic() - up})
+    bounds = RunBounds(args.landed_before, args.max_files)
+    report, timings = in_session(
+        settings, "netqos-parse-pcaps", lambda spark: run(spark, args.paths, settings, bounds, args.run_id)
+    )
+    print_report(report, timings)
     return 0
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +22,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from netqos.jobs.job_args import add_warehouse_arg, settings_from_args
+from netqos.jobs.job_args import add_warehouse_arg, in_session, settings_from_args
 from netqos.jobs.sensor_ranges import date_of_ns, range_predicate
 from netqos.lake.tables import FEATURE_LEDGER, PACKETS, QOS_WINDOWS, TCP_ANALYSIS, ensure_tables
 from netqos.settings import Settings
@@ -130,23 +129,16 @@ def run(spark: SparkSession, settings: Settings) -> WindowReport:
 def main(argv: Sequence[str] | None = None) -> int:
     from rich.console import Console
 
-    from netqos.spark.session import build_spark
-
     parser = argparse.ArgumentParser(prog="qos_windows", description="Recompute qos_windows where flows changed.")
     add_warehouse_arg(parser)
     settings = settings_from_args(parser.parse_args(argv), Settings())
-    started = time.monotonic()
-    spark = build_spark(settings, app_name="netqos-qos-windows")
-    try:
-        report = run(spark, settings)
-    finally:
-        spark.stop()
+    report, timings = in_session(settings, "netqos-qos-windows", lambda spark: run(spark, settings))
     Console().print(
         f"qos_windows: {len(report.plan.files)} files settled, {report.windows} window rows from "
         + ", ".join(
             f"{s} {datetime.fromtimestamp(t / 1e9, UTC):%Y-%m-%d %H:00}" for s, t in report.plan.start_ns.items()
         )
-        + f" ({time.monotonic() - started:.1f}s)"
+        + f" ({sum(timings.values()):.1f}s)"
     )
     return 0
 
