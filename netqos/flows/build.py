@@ -104,6 +104,7 @@ class FlowAssignment:
     first: np.ndarray  # input row of each flow's first packet
     first_ts: np.ndarray  # per flow
     perm: np.ndarray  # output order of flows: by first_ts, then flow_id
+    tcp_flags: np.ndarray  # per input row: TCP flags byte, -1 for rows that are not TCP
     _cache: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -147,7 +148,7 @@ def assign_flows(packets: pa.Table, cfg: FlowConfig | None = None) -> FlowAssign
     first_ts = ts_all[first]
     flow_id = _flow_ids(keys, first, first_ts)
     perm = np.lexsort((flow_id, first_ts))
-    return FlowAssignment(keys, order, starts, reason, fdir, flow_id, first, first_ts, perm)
+    return FlowAssignment(keys, order, starts, reason, fdir, flow_id, first, first_ts, perm, tcp_flags)
 
 
 def _tcp_flags(packets: pa.Table, keys: RowKeys, n: int) -> np.ndarray:
@@ -178,7 +179,7 @@ def flows_table(packets: pa.Table, a: FlowAssignment, analysis: pa.Table | None)
     ts_all = ints(packets.column("ts_ns"), n, 0)
     stats = k.flow_stats(
         a.starts, a.perm, a.fdir, ts_all[order], size[order],
-        _tcp_flags(packets, keys, n)[order], an_bits[order], rtt[order], a.jitter_ns(ts_all), retry[order],
+        a.tcp_flags[order], an_bits[order], rtt[order], a.jitter_ns(ts_all), retry[order],
         _floats(column(packets, "rt_dbm_antsignal"), n)[order],
     )  # fmt: skip
     flipped = a.fdir[a.starts[:-1]][a.perm] == 1  # the first packet went responder -> initiator (SYN/ACK first)

@@ -27,11 +27,12 @@ from pyspark.sql.types import StructType
 from netqos.settings import DecodeSettings, S3Settings, Settings
 from netqos.spark.schema import PCAP_SOURCE_SCHEMA, pcap_source_struct
 
+# A directory expands to its capture files only (not a README beside them); globs and files are taken as named.
+from netqos.storage.objects import CAPTURE_SUFFIXES
+
 log = logging.getLogger(__name__)
 
 Mode = Literal["PERMISSIVE", "FAILFAST"]
-# A directory expands to its capture files only (not a README beside them); globs and files are taken as named.
-CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap")
 
 
 def expand_capture_paths(specs: Iterable[str], s3: Any = None) -> list[str]:

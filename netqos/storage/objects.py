@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from netqos.capture.health import HEALTH_DIR
 from netqos.storage.s3 import split_uri
 
+# Names that are captures (the `pcap` data source expands directories with the same list).
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap")
-HEALTH_DIR = "_health/"
 
 
 @dataclass(frozen=True)
