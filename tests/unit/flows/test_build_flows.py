@@ -9,38 +9,21 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from packet_rows import S, pkt, table
 from shared_pcaps import SHARED_PCAPS
 
-from netqos.decode.schema import PACKET_SCHEMA
 from netqos.flows import FLOW_SCHEMA, FlowConfig, build_flows
 
 pytestmark = pytest.mark.unit
 
-S = 1_000_000_000
 SYN, FIN, RST, PSH, ACK = 0x02, 0x01, 0x04, 0x08, 0x10
 ROOT = Path(__file__).resolve().parents[3]
 PCAPS = SHARED_PCAPS
 
 
-def pkt(t: float, src: str = "10.0.0.1", dst: str = "10.0.0.2", sp: int | None = 1000, dp: int | None = 53,
-        proto: int = 17, length: int = 100, **extra: Any) -> dict[str, Any]:  # fmt: skip
-    row: dict[str, Any] = {
-        "ts_ns": round(t * S), "ip_src": src, "ip_dst": dst, "ip_proto": proto, "ip_len": length,
-        "ip_version": 6 if ":" in src else 4, "src_port": sp, "dst_port": dp, "wire_len": length + 14,
-    }  # fmt: skip
-    row.update(extra)
-    return row
-
-
 def tcp(t: float, flags: int, fwd: bool = True, length: int = 60) -> dict[str, Any]:
     src, dst, sp, dp = ("10.0.0.1", "10.0.0.2", 40000, 80) if fwd else ("10.0.0.2", "10.0.0.1", 80, 40000)
     return pkt(t, src, dst, sp, dp, proto=6, length=length, tcp_flags=flags)
-
-
-def table(rows: list[dict[str, Any]]) -> pa.Table:
-    cols = {name: [r.get(name) for r in rows] for name in PACKET_SCHEMA.names}
-    cols["frame_no"] = list(range(1, len(rows) + 1))
-    return pa.Table.from_pydict(cols, schema=PACKET_SCHEMA)
 
 
 def flows(rows: list[dict[str, Any]], **cfg: Any) -> list[dict[str, Any]]:
