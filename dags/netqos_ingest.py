@@ -3,12 +3,20 @@
 
 Every 10 minutes: land new capture objects from the landing bucket into Delta and featurize them.
 
-`parse` (packets + ingest ledger, at most `max_files` objects landed before the run's data interval end) →
-`build_flows` (tcp_analysis + flows, stitched across rotated files) → `qos_windows` → `score`.
+`ingest` (one Spark task, three stages in one session: parse → packets + ingest ledger, at most `max_files`
+objects landed before the run's data interval end; build_flows → tcp_analysis + flows, stitched across rotated
+files; qos_windows) → `validate` → `score`. One session, not three tasks: the JVM, Python worker and Delta log
+start-up is most of a small batch's latency (benchmarks/ingest_latency.py); the task log has each stage's time.
 A short schedule rather than a sensor: the ledger makes each run pick up exactly the objects not yet ingested,
-and `max_active_runs=1` keeps one writer per table. Every step is idempotent: clearing a task reruns it to the
-same tables. Spark tasks run through spark-submit on the `spark_default` connection's master; S3 comes from the
+and `max_active_runs=1` keeps one writer per table. Every stage is idempotent: clearing a task reruns it to the
+same tables. Spark runs through spark-submit on the `spark_default` connection's master; S3 comes from the
 `netqos_s3` connection.
+
+Quality gate: each stage validates its rows (Great Expectations suites in `expectations/`) before writing.
+Capture files that fail go to the `quarantine_*` tables with the failed expectations, their ledger rows become
+`quarantined`, and the clean files in the same run go on into every table. `validate` then publishes Data Docs
+and fails the run explicitly (no retry), which also holds back `score`: a person looks first. Scoring takes every
+window not yet scored by the champion, so the next run scores the clean windows this one held back.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from datetime import timedelta
 
 from airflow.sdk import dag, task
 
-from netqos.orchestration.defaults import DEFAULT_ARGS, START_DATE
+from netqos.orchestration.defaults import DEFAULT_ARGS, START_DATE, table_asset
 from netqos.orchestration.spark_tasks import spark_job
 
 
@@ -33,15 +41,19 @@ from netqos.orchestration.spark_tasks import spark_job
     params={"landing_uri": "s3://netqos-landing/", "max_files": 500, "sensor": "landing"},
 )
 def netqos_ingest() -> None:
-    parse = spark_job(
-        "parse",
-        "parse_pcaps",
+    ingest = spark_job(
+        "ingest",
+        "ingest",
         ["{{ params.landing_uri }}", "--sensor", "{{ params.sensor }}", "--max-files", "{{ params.max_files }}",
-         "--landed-before", "{{ data_interval_end.isoformat() }}"],
-        outlets=["packets", "ingest_ledger"],
+         "--landed-before", "{{ data_interval_end.isoformat() }}", "--run-id", "{{ run_id }}"],
+        outlets=["packets", "ingest_ledger", "tcp_analysis", "flows", "qos_windows"],
     )  # fmt: skip
-    flows = spark_job("build_flows", "build_flows", outlets=["tcp_analysis", "flows"])
-    windows = spark_job("qos_windows", "qos_windows", outlets=["qos_windows"])
+
+    @task(outlets=[table_asset("quarantine")])
+    def validate(run_id: str | None = None) -> str:
+        from netqos.orchestration.steps import check_quality
+
+        return check_quality(str(run_id))
 
     @task
     def score(data_interval_start: str | None = None, data_interval_end: str | None = None) -> str:
@@ -49,7 +61,7 @@ def netqos_ingest() -> None:
 
         return score_windows(str(data_interval_start), str(data_interval_end))
 
-    parse >> flows >> windows >> score()
+    ingest >> validate() >> score()
 
 
 netqos_ingest()

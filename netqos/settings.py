@@ -140,6 +140,13 @@ class RetentionSettings(_Section):
     raw_capture_days: int | None = Field(default=None, ge=1)  # None = keep landed captures forever
 
 
+class QualitySettings(_Section):
+    """The data-quality gate (netqos.quality, docs/quality.md)."""
+
+    # One GX suite per table (<table>.json); point this at a copy to tighten or relax checks for a site.
+    expectations_dir: Path = Field(default_factory=lambda: PROJECT_ROOT / "expectations")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="NETQOS_",
@@ -157,6 +164,7 @@ class Settings(BaseSettings):
     features: FeatureSettings = Field(default_factory=FeatureSettings)
     capture: CaptureSettings = Field(default_factory=CaptureSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    quality: QualitySettings = Field(default_factory=QualitySettings)
 
     @classmethod
     def settings_customise_sources(

@@ -22,11 +22,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window, WindowSpec
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from netqos.jobs.job_args import add_warehouse_arg, in_session, settings_from_args
+from netqos.jobs.job_args import add_run_id_arg, add_warehouse_arg, default_run_id, in_session, settings_from_args
 from netqos.jobs.sensor_ranges import date_of_ns, range_predicate
 from netqos.lake.tables import FEATURE_LEDGER, FLOWS, INGEST_LEDGER, PACKETS, TCP_ANALYSIS, TableSpec, ensure_tables
 from netqos.settings import Settings
@@ -250,14 +251,35 @@ def load(
     return FlowReport(plan, analysis.count(), written.count())
 
 
-def run(spark: SparkSession, settings: Settings) -> FlowReport:
+def run(spark: SparkSession, settings: Settings, run_id: str | None = None) -> FlowReport:
+    """Plan, featurize, gate, load. When the gate withdraws files, plan and featurize once more without them."""
+    from netqos.jobs.feature_gate import validate_tables, withdraw_bad_files
+    from netqos.quality import ValidationFailed
+
     ensure_tables(spark, settings)
-    plan = plan_flows(spark, settings)
-    if not plan.new_files:
-        return FlowReport(plan, 0, 0)
+    run_id = run_id or default_run_id()
     cfg = settings.features.config()
-    packets = extract(spark, plan, settings)
-    return load(spark, transform_packets(packets, cfg), transform_flows(packets, cfg), plan, cfg, settings)
+    extra = plugin_fields(cfg, "flow").fieldNames()
+    for attempt in range(2):
+        plan = plan_flows(spark, settings)
+        if not plan.new_files:
+            return FlowReport(plan, 0, 0)
+        packets = extract(spark, plan, settings)
+        tables = {
+            "tcp_analysis": transform_packets(packets, cfg).persist(StorageLevel.MEMORY_AND_DISK),
+            "flows": transform_flows(packets, cfg).persist(StorageLevel.MEMORY_AND_DISK),
+        }
+        try:
+            outcomes = validate_tables(spark, tables, settings, run_id, extra_columns=extra)
+            if attempt == 1 and any(not o.success for o in outcomes):
+                # Files that passed once fail now: the suite or the data is unstable; stop rather than loop.
+                raise ValidationFailed(next(o for o in outcomes if not o.success))
+            if not withdraw_bad_files(spark, tables, outcomes, settings):
+                return load(spark, tables["tcp_analysis"], tables["flows"], plan, cfg, settings)
+        finally:
+            for df in tables.values():
+                df.unpersist()
+    raise AssertionError("unreachable: the second pass returns or raises")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -265,6 +287,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="build_flows", description="Featurize newly ingested packets into tcp_analysis and flows (Delta)."
     )
     add_warehouse_arg(parser)
+    add_run_id_arg(parser)
     return parser.parse_args(argv)
 
 
@@ -282,8 +305,9 @@ def print_report(report: FlowReport, timings: Mapping[str, float]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    settings = settings_from_args(parse_args(argv), Settings())
-    report, timings = in_session(settings, "netqos-build-flows", lambda spark: run(spark, settings))
+    args = parse_args(argv)
+    settings = settings_from_args(args, Settings())
+    report, timings = in_session(settings, "netqos-build-flows", lambda spark: run(spark, settings, args.run_id))
     print_report(report, timings)
     return 0
 

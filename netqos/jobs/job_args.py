@@ -37,6 +37,15 @@ def in_session(settings: Settings, app_name: str, body: Callable[[SparkSession],
     return result, {"spark start-up": up - started, "job": time.monotonic() - up}
 
 
+def default_run_id() -> str:
+    """Names a run's quarantine rows and quality records when no DAG passes its run_id."""
+    return "manual__" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def add_run_id_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--run-id", help="run id for quarantine rows and quality records (a DAG passes its run_id)")
+
+
 def add_warehouse_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warehouse", type=Path, help="warehouse dir (default: settings.lake.warehouse_dir)")
 

@@ -27,7 +27,14 @@ from pyspark.sql import functions as F
 from netqos.decode.schema import SOURCE_FILE_COLUMN
 from netqos.jobs.capture_files import CaptureFile, inspect_files
 from netqos.jobs.ingest_plan import IngestPlan, new_entry, plan_ingest, quarantine_files, sensor_of
-from netqos.jobs.job_args import add_warehouse_arg, in_session, settings_from_args, utc_time
+from netqos.jobs.job_args import (
+    add_run_id_arg,
+    add_warehouse_arg,
+    default_run_id,
+    in_session,
+    settings_from_args,
+    utc_time,
+)
 from netqos.lake.ledger import LedgerEntry, LedgerStatus, read_entries, upsert_entries
 from netqos.lake.tables import PACKETS, ensure_tables
 from netqos.settings import Settings
@@ -188,10 +195,6 @@ def run(
     return dataclasses.replace(report, validation=outcome)
 
 
-def default_run_id() -> str:
-    return "manual__" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-
-
 def gate(
     spark: SparkSession, packets: DataFrame, plan: IngestPlan, settings: Settings, run_id: str
 ) -> tuple[IngestPlan, DataFrame, ValidationOutcome]:
@@ -199,8 +202,12 @@ def gate(
     'quarantined' ledger row, the clean files go on. A failure no file can be blamed for (schema drift) stops the
     run before anything is written."""
     from netqos import quality
+    from netqos.quality.run_record import record
 
-    outcome = quality.validate(spark, packets, "packets", run_id=run_id)
+    outcome = quality.validate(
+        spark, packets, "packets", run_id=run_id, expectations_dir=settings.quality.expectations_dir
+    )
+    record(outcome, settings)
     if outcome.batch_failure:
         quality.quarantine(spark, packets, "packets", outcome, settings)
         quality.raise_for_failure(outcome)
@@ -224,7 +231,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=utc_time,
         help="only files/objects modified before this ISO time (a scheduled run's data interval end)",
     )
-    parser.add_argument("--run-id", help="run id for quarantine rows (a DAG passes its run_id)")
+    add_run_id_arg(parser)
     add_warehouse_arg(parser)
     return parser.parse_args(argv)
 

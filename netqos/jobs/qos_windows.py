@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from netqos.jobs.job_args import add_warehouse_arg, in_session, settings_from_args
+from netqos.jobs.job_args import add_run_id_arg, add_warehouse_arg, default_run_id, in_session, settings_from_args
 from netqos.jobs.sensor_ranges import date_of_ns, range_predicate
 from netqos.lake.tables import FEATURE_LEDGER, PACKETS, QOS_WINDOWS, TCP_ANALYSIS, ensure_tables
 from netqos.settings import Settings
@@ -117,13 +118,41 @@ def load(spark: SparkSession, windows: DataFrame, plan: WindowPlan, cfg: Feature
     return spark.table(table).where(range_predicate(plan.start_ns, "window_start_ns")).count()
 
 
-def run(spark: SparkSession, settings: Settings) -> WindowReport:
+def run(spark: SparkSession, settings: Settings, run_id: str | None = None) -> WindowReport:
     ensure_tables(spark, settings)
     plan = plan_windows(spark, settings)
     if not plan.files:
         return WindowReport(plan, 0)
     cfg = settings.features.config()
-    return WindowReport(plan, load(spark, transform(extract(spark, plan, settings), cfg), plan, cfg, settings))
+    windows = transform(extract(spark, plan, settings), cfg).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        gate(spark, windows, cfg, settings, run_id or default_run_id())
+        return WindowReport(plan, load(spark, windows, plan, cfg, settings))
+    finally:
+        windows.unpersist()
+
+
+def gate(spark: SparkSession, windows: DataFrame, cfg: FeatureConfig, settings: Settings, run_id: str) -> None:
+    """Validate the recomputed windows before they replace anything. Windows mix files, so no file can be blamed:
+    on failure the batch goes to quarantine_qos_windows, nothing is written, the ledger keeps the files pending,
+    and the job fails (a rerun after a fix recomputes them)."""
+    from netqos import quality
+    from netqos.jobs.build_flows import plugin_fields
+    from netqos.quality.run_record import record
+
+    outcome = quality.validate(
+        spark,
+        windows,
+        "qos_windows",
+        run_id=run_id,
+        window_seconds=settings.features.window_seconds,
+        extra_columns=plugin_fields(cfg, "window").fieldNames(),
+        expectations_dir=settings.quality.expectations_dir,
+    )
+    record(outcome, settings)
+    if not outcome.success:
+        quality.quarantine(spark, windows, "qos_windows", outcome, settings)
+        quality.raise_for_failure(outcome)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -131,8 +160,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="qos_windows", description="Recompute qos_windows where flows changed.")
     add_warehouse_arg(parser)
-    settings = settings_from_args(parser.parse_args(argv), Settings())
-    report, timings = in_session(settings, "netqos-qos-windows", lambda spark: run(spark, settings))
+    add_run_id_arg(parser)
+    args = parser.parse_args(argv)
+    settings = settings_from_args(args, Settings())
+    report, timings = in_session(settings, "netqos-qos-windows", lambda spark: run(spark, settings, args.run_id))
     Console().print(
         f"qos_windows: {len(report.plan.files)} files settled, {report.windows} window rows from "
         + ", ".join(

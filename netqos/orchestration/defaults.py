@@ -25,3 +25,9 @@ TABLES = ("packets", "ingest_ledger", "tcp_analysis", "flows", "qos_windows", "q
 
 def table_uri(table: str) -> str:
     return f"netqos://lake/{table}"
+
+
+def table_asset(table: str) -> Any:
+    from airflow.sdk import Asset
+
+    return Asset(table_uri(table))

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from netqos.orchestration.defaults import S3_CONN_ID, SPARK_CONN_ID, table_uri
+from netqos.orchestration.defaults import S3_CONN_ID, SPARK_CONN_ID, table_asset
 
 REPO = Path(__file__).resolve().parents[2]
 JOBS = REPO / "jobs" / "spark"
@@ -33,7 +33,6 @@ S3_ENV = {
 def spark_job(task_id: str, job: str, args: Sequence[str] = (), *, outlets: Sequence[str] = ()) -> Any:
     """A SparkSubmitOperator for jobs/spark/<job>.py; `outlets`: the tables it updates (as Assets)."""
     from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
-    from airflow.sdk import Asset
 
     from netqos.jars import JarsMissingError, spark_jars
     from netqos.settings import Settings
@@ -55,5 +54,5 @@ def spark_job(task_id: str, job: str, args: Sequence[str] = (), *, outlets: Sequ
         name=f"netqos-{task_id}",
         conf={"spark.ui.enabled": "false", "spark.sql.session.timeZone": "UTC"},
         env_vars={**S3_ENV, "PYSPARK_PYTHON": sys.executable, "PATH": os.environ.get("PATH", "")},
-        outlets=[Asset(table_uri(t)) for t in outlets],
+        outlets=[table_asset(t) for t in outlets],
     )

@@ -45,7 +45,7 @@ def build_data_docs(outcomes: Sequence[ValidationOutcome], settings: Settings) -
         },
     )
     for table in dict.fromkeys(o.table for o in outcomes):
-        ctx.suites.add(load_suite(table))
+        ctx.suites.add(load_suite(table, settings.quality.expectations_dir))
     schema = ExpectationSuiteValidationResultSchema()
     for o in outcomes:
         result = schema.load(_loadable(o.gx_result))

@@ -67,6 +67,23 @@ class ValidationOutcome:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), default=str, sort_keys=True)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ValidationOutcome:
+        """Inverse of to_dict() (after a JSON round trip)."""
+        failures = tuple(
+            FailedExpectation(**{**f, "files": None if f.get("files") is None else tuple(f["files"])})
+            for f in data["failures"]
+        )
+        return cls(
+            table=data["table"],
+            run_id=data["run_id"],
+            success=data["success"],
+            failures=failures,
+            files_checked=tuple(data["files_checked"]),
+            gx_result=data["gx_result"],
+            file_column=data.get("file_column"),
+        )
+
 
 class ValidationFailed(Exception):
     def __init__(self, outcome: ValidationOutcome) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from netqos.quality.attribution import ROW_LEVEL, RowCheck, files_by_check
 from netqos.quality.gx_runner import is_pandas, run_suite
 from netqos.quality.ledger_checks import applies_to, file_stats, ledger_failures
 from netqos.quality.outcome import FailedExpectation, ValidationOutcome
-from netqos.quality.suites import file_column, read_suite_dict
+from netqos.quality.suites import EXPECTATIONS_DIR, file_column, read_suite_dict
 
 DEFAULT_WINDOW_SECONDS = (10, 60)
 
@@ -23,17 +24,19 @@ def validate(
     ledger_df: Any = None,
     window_seconds: Sequence[int] = DEFAULT_WINDOW_SECONDS,
     extra_columns: Sequence[str] = (),
+    expectations_dir: Path = EXPECTATIONS_DIR,
 ) -> ValidationOutcome:
     """Validate df (rows for `table`; Spark, or pandas in unit tests) against expectations/<table>.json.
 
     ledger_df: ingest_ledger rows of this batch's files, for the cross-table checks (skipped when None).
     window_seconds: the configured QoS window lengths (settings.features.window_seconds), a suite parameter.
     extra_columns: columns df may carry beyond the table's schema (feature plugins' columns), left out of the check.
+    expectations_dir: where <table>.json lives (settings.quality.expectations_dir).
     spark is unused today; it is in the signature so the checks may run SQL without a DataFrame at hand."""
     del spark
     if extra := [c for c in extra_columns if c in df.columns]:
         df = df.drop(columns=extra) if is_pandas(df) else df.drop(*extra)
-    suite = read_suite_dict(table)
+    suite = read_suite_dict(table, expectations_dir)
     file_col = file_column(table)
     result = run_suite(df, suite, parameters={"window_seconds": list(window_seconds)}, run_name=run_id)
     failures = _gx_failures(result)

@@ -25,7 +25,7 @@ out = {"errors": {k: str(v) for k, v in bag.import_errors.items()},
 for d in bag.dags.values():
     tasks = {}
     for t in d.tasks:
-        tasks[t.task_id] = {"retries": t.retries, "type": type(t).__name__,
+        tasks[t.task_id] = {"retries": t.retries, "type": type(t).__name__, "trigger_rule": str(t.trigger_rule),
                             "args": [str(a) for a in getattr(t, "application_args", None) or []],
                             "env": {k: str(v) for k, v in (getattr(t, "env_vars", None) or {}).items()}}
     out["dags"][d.dag_id] = {"tags": sorted(d.tags), "doc": bool(d.doc_md), "owner": d.owner,
@@ -68,11 +68,15 @@ def test_parsing_imports_nothing_heavy(parsed: dict) -> None:
 
 def test_ingest_is_bounded_by_its_data_interval_and_takes_s3_from_the_connection(parsed: dict) -> None:
     tasks = parsed["dags"]["netqos_ingest"]["tasks"]
-    assert list(tasks) == ["parse", "build_flows", "qos_windows", "score"]
-    args = tasks["parse"]["args"]
+    assert list(tasks) == ["ingest", "validate", "score"]
+    # Quarantine rows and quality records are named by the run.
+    assert "--run-id" in tasks["ingest"]["args"] and "{{ run_id }}" in tasks["ingest"]["args"]
+    # A failed validation holds back scoring (and so fails the run: score is the leaf).
+    assert tasks["score"]["trigger_rule"] in ("all_success", "TriggerRule.ALL_SUCCESS")
+    args = tasks["ingest"]["args"]
     assert "--max-files" in args and "--landed-before" in args
     assert any("data_interval_end" in a for a in args)  # never now(): a rerun sees the same objects
-    env = tasks["parse"]["env"]
+    env = tasks["ingest"]["env"]
     assert env["NETQOS_S3__SECRET_ACCESS_KEY"] == "{{ conn.netqos_s3.password }}"
     assert env["NETQOS_S3__ACCESS_KEY_ID"] == "{{ conn.netqos_s3.login }}"
 

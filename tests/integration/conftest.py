@@ -1,4 +1,5 @@
-"""One SparkSession (Delta + the `pcap` source) for every Spark test, on a temporary warehouse.
+"""One SparkSession (Delta + the `pcap` source) for every integration test that asks for one (Spark jobs, DAG
+runs), on a temporary warehouse; session-scoped and lazy, so tests without Spark never start it.
 
 Each test gets its own database in that warehouse (static Spark confs fix the warehouse for the whole session).
 """
@@ -14,7 +15,7 @@ import pytest
 
 from netqos.settings import LakeSettings, Settings, SparkSettings
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 PCAPS = REPO_ROOT.parent / "shared" / "pcaps"
 
 

@@ -1,0 +1,152 @@
+"""Latency of the ingest DAG: a ~100 MB capture lands in MinIO; how long until its windows are scored?
+
+Runs the real thing on this machine: a real MinIO (the cached binary, as the tests use), a fresh Airflow
+metadata DB, and `netqos_ingest` through dag.test() (netqos.orchestration.dag_test), every Spark task through
+spark-submit on local[*]. Prints the time from landing to the end of `score` and where it goes, per task, with
+the Spark task split into its stages. Target (issue 5): under 5 minutes.
+
+    .venv/bin/python benchmarks/ingest_latency.py [--megabytes 100] [--keep DIR]
+
+Until the model issue lands a champion, `score` logs that there is nothing to score; the latency to its end is
+the latency to the point where anomalies would be written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(REPO / "tests"))
+
+import gen_capture  # noqa: E402
+from s3server import MinioServer  # noqa: E402
+
+from netqos.orchestration.dag_test import RESULT_PREFIX  # noqa: E402
+
+BUCKET = "netqos-landing"
+TARGET_S = 300.0
+STAGES = re.compile(r"ingest timings: (.*)")
+
+
+def make_capture(path: Path, megabytes: float) -> int:
+    """gen_capture's mixed traffic, sized by a small sample's bytes per packet; returns the packet count."""
+    sample = path.with_suffix(".sample.pcap")
+    gen_capture.generate(sample, 20_000)
+    per_packet = (sample.stat().st_size - 24) / 20_000
+    sample.unlink()
+    packets = int(megabytes * 1e6 / per_packet)
+    gen_capture.generate(path, packets, flows=max(1000, packets // 40))
+    return packets
+
+
+def airflow_env(root: Path, server: MinioServer) -> dict[str, str]:
+    conn = {
+        "conn_type": "aws",
+        "login": server.access_key,
+        "password": server.secret_key,
+        "extra": {"endpoint_url": server.endpoint_url, "region_name": "us-east-1"},
+    }
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(root / "airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW_CONN_NETQOS_S3": json.dumps(conn),
+        "AIRFLOW_CONN_SPARK_DEFAULT": json.dumps({"conn_type": "spark", "host": "local[*]"}),
+        "NETQOS_LAKE__WAREHOUSE_DIR": str(root / "lake" / "warehouse"),
+    }
+    migrate = subprocess.run(
+        [str(Path(sys.executable).with_name("airflow")), "db", "migrate"], env=env, capture_output=True, text=True
+    )
+    if migrate.returncode:
+        sys.exit(f"airflow db migrate failed:\n{migrate.stderr[-3000:]}")
+    return env
+
+
+def stage_seconds(log: str) -> dict[str, float]:
+    """The ingest job's own timings line: 'ingest timings: spark start-up 9.1s, job ..., parse 20.3s, ...'."""
+    found = STAGES.findall(log)
+    if not found:
+        return {}
+    pairs = (part.strip().rsplit(" ", 1) for part in found[-1].split(","))
+    return {name: float(value.rstrip("s")) for name, value in pairs}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--megabytes", type=float, default=100.0)
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary one)")
+    args = parser.parse_args(argv)
+    console = Console()
+    root = args.keep or Path(tempfile.mkdtemp(prefix="netqos-latency-"))
+    root.mkdir(parents=True, exist_ok=True)
+
+    capture = root / "capture.pcap"
+    with console.status(f"generating a {args.megabytes:.0f} MB capture"):
+        packets = make_capture(capture, args.megabytes)
+    size_mb = capture.stat().st_size / 1e6
+    with MinioServer(root / "minio") as server, console.status("landing, then running netqos_ingest") as status:
+        server.make_bucket(BUCKET)
+        env = airflow_env(root, server)
+        logical_date = (datetime.now(UTC) + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+        status.update("landing the capture in MinIO")
+        landed = time.monotonic()
+        server.client().upload_file(str(capture), BUCKET, f"sensor=bench/{capture.name}")
+        upload_s = time.monotonic() - landed
+        status.update("netqos_ingest via dag.test()")
+        proc = subprocess.run(
+            [sys.executable, "-m", "netqos.orchestration.dag_test", str(REPO / "dags" / "netqos_ingest.py"),
+             logical_date.isoformat()],
+            env=env, capture_output=True, text=True,
+        )  # fmt: skip
+        total_s = time.monotonic() - landed
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_PREFIX)]
+    if not lines:
+        console.print(proc.stdout[-4000:], proc.stderr[-6000:])
+        return 1
+    result: dict[str, Any] = json.loads(lines[-1][len(RESULT_PREFIX) :])
+    stages = stage_seconds(proc.stdout + proc.stderr)
+
+    table = Table(title=f"netqos_ingest on {packets:,} packets ({size_mb:.0f} MB), landing → scored")
+    for column in ("step", "state", "seconds"):
+        table.add_column(column, justify="left" if column in ("step", "state") else "right")
+    table.add_row("upload to MinIO", "done", f"{upload_s:.1f}")
+    accounted = upload_s
+    for task, t in result["tasks"].items():
+        seconds = t["seconds"] or 0.0
+        accounted += seconds
+        table.add_row(task, t["state"], f"{seconds:.1f}")
+        if task == "ingest":  # the stages inside the one Spark session, from the job's log
+            for stage in ("spark start-up", "parse", "build_flows", "qos_windows"):
+                if stage in stages:
+                    table.add_row(f"  └ {stage}", "", f"{stages[stage]:.1f}")
+    table.add_row("Airflow overhead (dag.test start, scheduling)", "", f"{total_s - accounted:.1f}")
+    table.add_row("[b]total[/b]", result["state"], f"[b]{total_s:.1f}[/b]")
+    console.print(table)
+    verdict = "meets" if total_s < TARGET_S and result["state"] == "success" else "MISSES"
+    console.print(f"{verdict} the {TARGET_S:.0f} s target; {packets / total_s:,.0f} packets/s end to end")
+    out = REPO / ".cache" / "bench" / f"ingest-latency-{datetime.now(UTC):%Y%m%d-%H%M%S}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"packets": packets, "megabytes": size_mb, "upload_s": upload_s,
+                               "total_s": total_s, "stages": stages, "result": result}, indent=2))  # fmt: skip
+    console.print(f"JSON: {out}")
+    return 0 if verdict == "meets" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
