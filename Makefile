@@ -35,7 +35,7 @@ ifneq ($(JAVA_HOME),)
 export JAVA_HOME
 endif
 
-.PHONY: help venv deps jars tools minio landing bootstrap lint test test-unit demo bench check-delta lock clean distclean
+.PHONY: help venv deps jars tools minio landing bootstrap lint test test-unit demo bench check-delta airflow lock clean distclean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+( [a-z-]+)*:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -47,7 +47,7 @@ venv deps:  ## .venv with requirements.txt + netqos (editable)
 jars:  ## Delta + hadoop-aws jars into $NETQOS_SPARK__JARS_DIR (~/.cache/netqos/jars)
 	@$(BOOTSTRAP) jars
 
-tools:  ## tshark + capinfos + tcpdump (apt) and MinIO for the S3 tests, only if missing
+tools:  ## tshark, tcpdump, chromium, postgresql (apt) and MinIO for the tests, only if missing
 	@$(BOOTSTRAP) tools minio
 
 landing: minio  ## a local MinIO landing zone on 127.0.0.1:9000 (foreground; credentials in .cache/minio/env)
@@ -79,6 +79,9 @@ demo: bootstrap  ## end-to-end demo on the sample captures
 
 bench: bootstrap  ## decoder benchmark
 	$(PY) benchmarks/decode.py
+
+airflow: bootstrap  ## local Airflow on http://127.0.0.1:8080 (PostgreSQL + MinIO; `netqos airflow down` stops it)
+	$(VENV)/bin/netqos airflow up
 
 # --- housekeeping ---------------------------------------------------------------------------------
 lock: deps  ## recompile requirements.txt from requirements.in (needs network)

@@ -2,7 +2,7 @@
 # Idempotent installers behind `make venv|jars|tools`: scripts/bootstrap.sh STEP [STEP...]
 #   venv   .venv + uv + requirements.txt + `pip install -e .`   (stamp: .venv/.netqos-deps-<sha>)
 #   jars   Delta / hadoop-aws jars via Maven into the jar cache  (stamp: <jars dir>/.netqos-jars-<sha>)
-#   tools  tshark + capinfos + tcpdump from apt, only if missing
+#   tools  tshark + capinfos + tcpdump, chromium and postgresql from apt, only if missing
 #   minio  MinIO server for the S3 tests, built with `go install` into $NETQOS_HOME/bin
 #          (stamp: <bin dir>/.netqos-minio-<version>; an existing binary of that version is accepted)
 #   make   GNU make from apt, only if missing (for bare CI machines)
@@ -111,7 +111,9 @@ step_tools() {
     local missing=()
     command -v tshark >/dev/null && command -v capinfos >/dev/null || missing+=(tshark)  # wireshark-common brings capinfos
     command -v tcpdump >/dev/null || missing+=(tcpdump)  # the capture agent's tcpdump backend
-    if [[ ${#missing[@]} -eq 0 ]]; then log "tshark + tcpdump present"; return 0; fi
+    [[ -x /usr/bin/chromium ]] || missing+=(chromium)  # the Airflow UI tests drive it through Playwright
+    compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)  # `netqos airflow up`'s DB
+    if [[ ${#missing[@]} -eq 0 ]]; then log "tshark + tcpdump + chromium + postgresql present"; return 0; fi
     if [[ " ${missing[*]} " == *" tshark "* ]]; then
         # tshark's package asks whether non-root users may capture; answer "no" up front (no prompt, no setuid).
         local sudo=()
@@ -123,7 +125,9 @@ step_tools() {
     apt_install "${missing[@]}"
     command -v tshark >/dev/null && command -v capinfos >/dev/null || die "tshark/capinfos still missing after apt-get"
     command -v tcpdump >/dev/null || die "tcpdump still missing after apt-get"
-    log "$(tshark --version | head -1); $(tcpdump --version 2>&1 | head -1)"
+    [[ -x /usr/bin/chromium ]] || die "/usr/bin/chromium still missing after apt-get"
+    compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || die "postgresql (initdb) still missing after apt-get"
+    log "$(tshark --version | head -1); $(tcpdump --version 2>&1 | head -1); $(/usr/bin/chromium --version 2>/dev/null | head -1)"
 }
 
 # Prints the module version `go install` stamped into a Go binary ("" when unreadable or not MinIO).
