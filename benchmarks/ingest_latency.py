@@ -37,17 +37,19 @@ from netqos.orchestration.dag_test import RESULT_PREFIX  # noqa: E402
 
 BUCKET = "netqos-landing"
 TARGET_S = 300.0
+PACKETS_PER_FLOW = 40  # flow size shapes packet sizes: the sample and the capture share it
 STAGES = re.compile(r"ingest timings: (.*)")
+STAGE = re.compile(r"([a-z_][a-z_ -]*?) (\d+(?:\.\d+)?)s\b")
 
 
 def make_capture(path: Path, megabytes: float) -> int:
     """gen_capture's mixed traffic, sized by a small sample's bytes per packet; returns the packet count."""
-    sample = path.with_suffix(".sample.pcap")
-    gen_capture.generate(sample, 20_000)
-    per_packet = (sample.stat().st_size - 24) / 20_000
+    sample, sample_packets = path.with_suffix(".sample.pcap"), 40_000
+    gen_capture.generate(sample, sample_packets, flows=sample_packets // PACKETS_PER_FLOW)
+    per_packet = (sample.stat().st_size - 24) / sample_packets
     sample.unlink()
     packets = int(megabytes * 1e6 / per_packet)
-    gen_capture.generate(path, packets, flows=max(1000, packets // 40))
+    gen_capture.generate(path, packets, flows=packets // PACKETS_PER_FLOW)
     return packets
 
 
@@ -80,8 +82,8 @@ def stage_seconds(log: str) -> dict[str, float]:
     found = STAGES.findall(log)
     if not found:
         return {}
-    pairs = (part.strip().rsplit(" ", 1) for part in found[-1].split(","))
-    return {name: float(value.rstrip("s")) for name, value in pairs}
+    # Airflow wraps the job's line in its own log fields; keep the "<stage> <seconds>s" pairs.
+    return {name.strip(" ,"): float(value) for name, value in STAGE.findall(found[-1])}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -65,7 +65,8 @@ def print_report(result: IngestRun, timings: dict[str, float]) -> None:
     if result.windows is not None:
         console.print(f"qos_windows: {len(result.windows.plan.files)} files settled, {result.windows.windows} rows")
     stages: dict[str, Any] = {**timings, **result.seconds}
-    console.print("ingest timings: " + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in stages.items()))
+    # One plain line (rich would wrap it): benchmarks/ingest_latency.py reads it from the task log.
+    print("ingest timings: " + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in stages.items()), flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -36,6 +36,7 @@ def spark_job(task_id: str, job: str, args: Sequence[str] = (), *, outlets: Sequ
 
     from netqos.jars import JarsMissingError, spark_jars
     from netqos.settings import Settings
+    from netqos.spark.session import driver_java_options
 
     settings = Settings()
     try:  # under spark-submit the driver JVM is already up: the Delta/S3A jars must come on its command line
@@ -52,7 +53,11 @@ def spark_job(task_id: str, job: str, args: Sequence[str] = (), *, outlets: Sequ
         jars=jars,
         driver_memory=settings.spark.driver_memory,
         name=f"netqos-{task_id}",
-        conf={"spark.ui.enabled": "false", "spark.sql.session.timeZone": "UTC"},
+        conf={
+            "spark.ui.enabled": "false",
+            "spark.sql.session.timeZone": "UTC",
+            "spark.driver.extraJavaOptions": driver_java_options(settings),
+        },
         env_vars={**S3_ENV, "PYSPARK_PYTHON": sys.executable, "PATH": os.environ.get("PATH", "")},
         outlets=[table_asset(t) for t in outlets],
     )

@@ -24,9 +24,8 @@ def metastore_dir(settings: Settings) -> Path:
     return settings.lake.warehouse_dir.resolve().parent / "metastore_db"
 
 
-def spark_conf(settings: Settings) -> dict[str, str]:
-    """Every conf key `build_spark` sets; `settings.spark.extra_conf` wins over these defaults."""
-    warehouse = settings.lake.warehouse_dir.resolve()
+def driver_java_options(settings: Settings) -> str:
+    """spark.driver.extraJavaOptions; spark-submit must get it on its command line (the JVM is up before Python)."""
     metastore = metastore_dir(settings)
     java_opts = [
         # Derby writes derby.log into its system home; keep it next to the metastore, not in the cwd.
@@ -35,6 +34,13 @@ def spark_conf(settings: Settings) -> dict[str, str]:
     ]
     if _LOG4J_CONF.is_file():  # shipped beside this module; without it Spark's (noisier) defaults apply
         java_opts.append(f"-Dlog4j2.configurationFile={_LOG4J_CONF.as_uri()}")
+    return " ".join(java_opts)
+
+
+def spark_conf(settings: Settings) -> dict[str, str]:
+    """Every conf key `build_spark` sets; `settings.spark.extra_conf` wins over these defaults."""
+    warehouse = settings.lake.warehouse_dir.resolve()
+    metastore = metastore_dir(settings)
     conf = {
         "spark.master": settings.spark.master,
         "spark.driver.memory": settings.spark.driver_memory,
@@ -43,7 +49,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.catalogImplementation": "hive",
         "spark.sql.warehouse.dir": warehouse.as_uri(),
         "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={metastore};create=true",
-        "spark.driver.extraJavaOptions": " ".join(java_opts),
+        "spark.driver.extraJavaOptions": driver_java_options(settings),
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": str(settings.spark.shuffle_partitions),
         # Delta rebuilds a table's state with 50 tasks by default; netqos tables have few log files, and on a
