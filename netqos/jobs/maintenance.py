@@ -1,5 +1,5 @@
-"""Keep the lake healthy: compact (OPTIMIZE) and VACUUM every table, expire old quarantine rows, and delete
-landed captures older than the retention that the ledger has ingested (never one it has not).
+"""Keep the lake healthy: compact (OPTIMIZE) and VACUUM every table, expire old quarantine rows and per-run quality
+records, and delete landed captures older than the retention that the ledger has ingested (never one it has not).
 
 All steps are idempotent; the cut-off dates come from `as_of` (a DAG passes its data interval end), not now().
 """
@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 
 from netqos.jobs.job_args import add_warehouse_arg, in_session, settings_from_args, utc_time
 from netqos.lake.tables import ALL_TABLES, INGEST_LEDGER, ensure_tables
+from netqos.quality import run_record
 from netqos.settings import Settings
 
 
@@ -25,6 +26,7 @@ class MaintenanceReport:
     optimized: list[str] = field(default_factory=list)
     vacuumed: list[str] = field(default_factory=list)
     quarantine_rows_expired: int = 0
+    quality_records_expired: int = 0
     captures_deleted: list[str] = field(default_factory=list)
 
 
@@ -85,6 +87,8 @@ def run(
     ensure_tables(spark, settings)
     report = MaintenanceReport()
     report.quarantine_rows_expired = expire_quarantine(spark, settings, as_of)
+    cutoff = as_of - timedelta(days=settings.retention.quarantine_days)
+    report.quality_records_expired = len(run_record.expire(settings, cutoff))
     report.captures_deleted = expire_raw_captures(spark, settings, as_of)
     chosen = lake_tables(spark, settings)
     if tables is not None:
@@ -107,7 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     report, _ = in_session(settings, "netqos-maintenance", lambda spark: run(spark, settings, as_of))
     print(
         f"maintenance: optimized+vacuumed {len(report.optimized)} tables, expired {report.quarantine_rows_expired} "
-        f"quarantine rows, deleted {len(report.captures_deleted)} landed captures"
+        f"quarantine rows and {report.quality_records_expired} runs' quality records, "
+        f"deleted {len(report.captures_deleted)} landed captures"
     )
     return 0
 

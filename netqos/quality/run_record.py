@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 from netqos.quality.outcome import ValidationOutcome
@@ -46,3 +48,16 @@ def recorded(run_id: str, settings: Settings) -> list[ValidationOutcome]:
     order = {"packets": 0, "tcp_analysis": 1, "flows": 2, "qos_windows": 3}
     paths = sorted(folder.glob("*.json"), key=lambda p: (order.get(p.stem, 9), p.stem))
     return [ValidationOutcome.from_dict(json.loads(p.read_text())) for p in paths]
+
+
+def expire(settings: Settings, cutoff: datetime) -> list[str]:
+    """Delete the records of runs whose newest record was written before `cutoff` (the maintenance job passes its
+    quarantine retention, so a run's record and its quarantined rows go together); returns the folders removed."""
+    root = runs_dir(settings)
+    removed = []
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        written = [p.stat().st_mtime for p in folder.glob("*.json")]
+        if folder.is_dir() and (not written or max(written) < cutoff.timestamp()):
+            shutil.rmtree(folder)
+            removed.append(folder.name)
+    return removed

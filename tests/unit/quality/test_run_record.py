@@ -3,12 +3,14 @@ passing one of the same run (a retry must not hide that the run quarantined data
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from netqos.quality.outcome import FailedExpectation, ValidationOutcome
-from netqos.quality.run_record import record, recorded, run_dir
+from netqos.quality.run_record import expire, record, recorded, run_dir
 from netqos.settings import LakeSettings, Settings
 
 pytestmark = pytest.mark.unit
@@ -51,3 +53,15 @@ def test_runs_are_separate_and_unknown_runs_are_empty(settings: Settings) -> Non
     record(outcome("packets", False, run_id="run-a"), settings)
     assert recorded("run-b", settings) == []
     assert len(recorded("run-a", settings)) == 1
+
+
+def test_expire_removes_runs_older_than_the_cutoff(settings: Settings) -> None:
+    record(outcome("packets", False, run_id="old"), settings)
+    record(outcome("packets", True, run_id="new"), settings)
+    now = datetime.now(UTC)
+    stamp = (now - timedelta(days=40)).timestamp()
+    for path in run_dir("old", settings).glob("*.json"):
+        os.utime(path, (stamp, stamp))
+    assert expire(settings, now - timedelta(days=30)) == ["old"]
+    assert recorded("old", settings) == [] and len(recorded("new", settings)) == 1
+    assert expire(settings, now - timedelta(days=30)) == []  # idempotent
