@@ -8,9 +8,19 @@ import sys
 from collections.abc import Sequence
 
 from netqos import __version__
-from netqos.cli import airflow_cmd, analyze_cmd, capture_cmd, decode_cmd, demo_cmd, flows_cmd, status_cmd, upload_cmd
+from netqos.cli import (
+    airflow_cmd,
+    analyze_cmd,
+    capture_cmd,
+    decode_cmd,
+    demo_cmd,
+    flows_cmd,
+    lab_cmd,
+    status_cmd,
+    upload_cmd,
+)
 
-COMMANDS = (decode_cmd, demo_cmd, analyze_cmd, flows_cmd, capture_cmd, upload_cmd, status_cmd, airflow_cmd)
+COMMANDS = (decode_cmd, demo_cmd, analyze_cmd, flows_cmd, capture_cmd, upload_cmd, status_cmd, airflow_cmd, lab_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
