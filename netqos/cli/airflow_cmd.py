@@ -19,6 +19,7 @@ def register(sub: Any) -> None:
     up.add_argument("--port", type=int, default=8080, help="api-server / UI port (default 8080)")
     up.add_argument("--postgres-port", type=int, default=54329, help="PostgreSQL port (default 54329)")
     up.add_argument("--minio-port", type=int, default=9000, help="MinIO port (default 9000)")
+    up.add_argument("--mlflow-port", type=int, default=5000, help="MLflow tracking server / UI port (default 5000)")
     up.add_argument("--spark-master", default="local[*]",
                     help="master of the spark_default connection: local[*] (default) or spark://host:7077")  # fmt: skip
     up.add_argument("--warehouse-dir", type=Path, help="Delta warehouse of the DAGs (default <state>/lake/warehouse)")
@@ -55,7 +56,8 @@ def run_up(args: argparse.Namespace) -> int:
     console = Console(stderr=True, log_path=False)
     config = LocalAirflowConfig(
         state_dir=_state(args), api_port=args.port, postgres_port=args.postgres_port, minio_port=args.minio_port,
-        spark_master=args.spark_master, warehouse_dir=args.warehouse_dir.resolve() if args.warehouse_dir else None,
+        mlflow_port=args.mlflow_port, spark_master=args.spark_master,
+        warehouse_dir=args.warehouse_dir.resolve() if args.warehouse_dir else None,
         startup_timeout=args.timeout,
     )  # fmt: skip
     try:
@@ -74,6 +76,7 @@ def run_up(args: argparse.Namespace) -> int:
     print(f"Airflow {verb}: {result.url}")
     print(f"  user:     {result.user}")
     print(f"  password: {result.password}   (local dev login; also in {result.passwords_file})")
+    print(f"  MLflow:   {result.mlflow_url}  (tracking server and model registry UI)")
     print(f"  state:    {result.state_dir}  (logs in {result.state_dir / 'logs'})")
     print("  stop:     netqos airflow down" + (f" --state-dir {result.state_dir}" if args.state_dir else ""))
     return 0

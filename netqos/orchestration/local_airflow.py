@@ -1,5 +1,6 @@
-"""One command for a real local Airflow 3: PostgreSQL, MinIO, then api-server, scheduler, dag-processor and
-triggerer, all on 127.0.0.1 with their state in one folder (`netqos airflow up|down|status`, `make airflow`).
+"""One command for a real local Airflow 3: PostgreSQL, MinIO, an MLflow tracking server (database `mlflow`,
+artifacts in bucket netqos-mlflow), then api-server, scheduler, dag-processor and triggerer, all on 127.0.0.1
+with their state in one folder (`netqos airflow up|down|status`, `make airflow`).
 
 State dir (default <NETQOS_HOME or ~/.cache/netqos>/airflow):
     secrets/secrets.json     generated passwords and keys (0600), reused by every later `up`
@@ -36,6 +37,7 @@ from netqos.orchestration.local_procs import (
     Secrets,
     load_or_create_secrets,
     log_tail,
+    pid_alive,
     running_pid,
     spawn,
     stop_group,
@@ -46,6 +48,8 @@ REPO = Path(__file__).resolve().parents[2]
 DAGS_FOLDER = REPO / "dags"
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 LANDING_BUCKET = "netqos-landing"
+MLFLOW_BUCKET = "netqos-mlflow"
+MLFLOW_DB = "mlflow"
 REGION = "us-east-1"
 ADMIN_USER = "admin"
 VIEWER_USER = "viewer"
@@ -79,6 +83,7 @@ class LocalAirflowConfig:
     api_port: int = 8080
     postgres_port: int = 54329
     minio_port: int = 9000
+    mlflow_port: int = 5000
     spark_master: str = "local[*]"  # or spark://host:7077 for a standalone cluster
     warehouse_dir: Path | None = None  # None = <state dir>/lake/warehouse
     dags_folder: Path = DAGS_FOLDER
@@ -92,6 +97,10 @@ class LocalAirflowConfig:
     @property
     def minio_url(self) -> str:
         return f"http://127.0.0.1:{self.minio_port}"
+
+    @property
+    def mlflow_url(self) -> str:
+        return f"http://127.0.0.1:{self.mlflow_port}"
 
     @property
     def warehouse(self) -> Path:
@@ -155,6 +164,7 @@ class Layout:
 @dataclass(frozen=True)
 class UpResult:
     url: str
+    mlflow_url: str
     user: str
     password: str
     passwords_file: Path
@@ -222,6 +232,7 @@ def airflow_env(config: LocalAirflowConfig, secrets: Secrets, db_url: str) -> di
         "PYSPARK_DRIVER_PYTHON": sys.executable,
         "SPARK_LOCAL_IP": "127.0.0.1",
         "NETQOS_LAKE__WAREHOUSE_DIR": str(config.warehouse),
+        "MLFLOW_TRACKING_URI": config.mlflow_url,  # tasks that train or score log to the local server
     }
     if java_home := _java_home():
         env["JAVA_HOME"] = java_home
@@ -311,8 +322,58 @@ def s3_client(config: LocalAirflowConfig, secrets: Secrets) -> Any:
 def _ensure_bucket(config: LocalAirflowConfig, secrets: Secrets) -> None:
     client = s3_client(config, secrets)
     existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
-    if LANDING_BUCKET not in existing:
-        client.create_bucket(Bucket=LANDING_BUCKET)
+    for bucket in (LANDING_BUCKET, MLFLOW_BUCKET):
+        if bucket not in existing:
+            client.create_bucket(Bucket=bucket)
+
+
+# --- MLflow --------------------------------------------------------------------------------------------------------
+def mlflow_env(config: LocalAirflowConfig, secrets: Secrets, db_url: str) -> dict[str, str]:
+    """The tracking server's settings as environment (mlflow's CLI reads MLFLOW_* for its options): the DB URL
+    holds a password and must not be on a command line."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MLFLOW_", "AIRFLOW"))}
+    return {
+        **base,
+        "MLFLOW_BACKEND_STORE_URI": db_url,
+        "MLFLOW_ARTIFACTS_DESTINATION": f"s3://{MLFLOW_BUCKET}",  # proxied: clients need no S3 keys
+        "MLFLOW_HOST": "127.0.0.1",
+        "MLFLOW_PORT": str(config.mlflow_port),
+        "MLFLOW_WORKERS": "1",
+        "MLFLOW_S3_ENDPOINT_URL": config.minio_url,
+        "AWS_ACCESS_KEY_ID": secrets.minio_access_key,
+        "AWS_SECRET_ACCESS_KEY": secrets.minio_secret_key,
+        "AWS_DEFAULT_REGION": REGION,
+        "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
+    }
+
+
+def _mlflow_running(layout: Layout) -> int | None:
+    return running_pid(layout.pid("mlflow"), "mlflow")
+
+
+def _start_mlflow(config: LocalAirflowConfig, secrets: Secrets, db_url: str, say: Say) -> None:
+    layout = Layout(config.state_dir)
+    if _mlflow_running(layout) is not None:
+        return
+    if not _port_free(config.mlflow_port):
+        raise LocalAirflowError(f"port {config.mlflow_port} is taken: choose another MLflow port (--mlflow-port)")
+    say(f"starting the MLflow tracking server on {config.mlflow_url}")
+    env = mlflow_env(config, secrets, db_url)
+    pid = spawn([str(Path(sys.executable).with_name("mlflow")), "server"], env=env, log_path=layout.log("mlflow"),
+                pid_file=layout.pid("mlflow"), cwd=config.state_dir)  # fmt: skip
+    deadline = time.monotonic() + config.startup_timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):  # not the cmdline check: right after fork it is still the parent's
+            log = layout.log("mlflow")
+            raise LocalAirflowError(f"the MLflow server exited while starting; {log}:\n{log_tail(log)}")
+        with (
+            contextlib.suppress(urllib.error.URLError, OSError),
+            urllib.request.urlopen(f"{config.mlflow_url}/health", timeout=2) as r,
+        ):
+            if r.status == 200:
+                return
+        time.sleep(0.5)
+    raise LocalAirflowError(f"MLflow not ready in {config.startup_timeout:.0f} s; see {layout.log('mlflow')}")
 
 
 # --- Airflow -----------------------------------------------------------------------------------------------------
@@ -406,11 +467,11 @@ def up(config: LocalAirflowConfig | None = None, say: Say = print) -> UpResult:
 
     pg = LocalPostgres(config.state_dir, config.postgres_port, say=say)
     running = {n: _component_pid(layout, n) for n in COMPONENTS}
-    if all(running.values()) and _minio_running(layout) and pg.running():
+    if all(running.values()) and _minio_running(layout) and _mlflow_running(layout) and pg.running():
         previous = LocalAirflowConfig.load(config.state_dir)
         say(f"already running (state in {config.state_dir})")
-        return UpResult(previous.base_url, ADMIN_USER, secrets.admin_password, layout.passwords_file,
-                        config.state_dir, True, time.monotonic() - started)  # fmt: skip
+        return UpResult(previous.base_url, previous.mlflow_url, ADMIN_USER, secrets.admin_password,
+                        layout.passwords_file, config.state_dir, True, time.monotonic() - started)  # fmt: skip
     if running["api-server"] is None and not _port_free(config.api_port):
         raise LocalAirflowError(f"port {config.api_port} is taken: choose another (--port)")
     (config.state_dir / "config.json").write_text(config.to_json())
@@ -420,12 +481,14 @@ def up(config: LocalAirflowConfig | None = None, say: Say = print) -> UpResult:
         say(f"starting PostgreSQL on 127.0.0.1:{config.postgres_port}")
         pg.start()
     pg.ensure_database(secrets.db_password)
+    pg.ensure_extra_database(MLFLOW_DB)
     log_link = layout.log("postgres")
     if not log_link.exists() and not log_link.is_symlink():
         log_link.symlink_to(pg.log_path)
 
     _start_minio(config, secrets, say)
     _ensure_bucket(config, secrets)
+    _start_mlflow(config, secrets, pg.url(secrets.db_password, MLFLOW_DB), say)
 
     env = airflow_env(config, secrets, pg.url(secrets.db_password))
     _migrate(layout, env, say)
@@ -437,8 +500,8 @@ def up(config: LocalAirflowConfig | None = None, say: Say = print) -> UpResult:
             spawn([_airflow_bin(), name, *extra], env=env, log_path=layout.log(name), pid_file=layout.pid(name),
                   cwd=config.state_dir)  # fmt: skip
     _wait_ready(config, secrets, say)
-    return UpResult(config.base_url, ADMIN_USER, secrets.admin_password, layout.passwords_file, config.state_dir,
-                    False, time.monotonic() - started)  # fmt: skip
+    return UpResult(config.base_url, config.mlflow_url, ADMIN_USER, secrets.admin_password, layout.passwords_file,
+                    config.state_dir, False, time.monotonic() - started)  # fmt: skip
 
 
 def down(state_dir: Path | None = None, *, purge_db: bool = False, say: Say = print) -> list[str]:
@@ -448,8 +511,8 @@ def down(state_dir: Path | None = None, *, purge_db: bool = False, say: Say = pr
     layout = Layout(state_dir)
     config = LocalAirflowConfig.load(state_dir)
     stopped: list[str] = []
-    for name in (*COMPONENTS, "minio"):
-        pid = running_pid(layout.pid(name), "minio" if name == "minio" else "airflow")
+    for name in (*COMPONENTS, "mlflow", "minio"):
+        pid = running_pid(layout.pid(name), name if name in ("minio", "mlflow") else "airflow")
         if pid is not None:
             say(f"stopping {name} (pid {pid})")
             stop_group(pid)
@@ -485,6 +548,7 @@ def status(state_dir: Path | None = None) -> list[ComponentStatus]:
     else:
         result.append(ComponentStatus("postgres", None, "no cluster yet"))
     result.append(ComponentStatus("minio", running_pid(layout.pid("minio"), "minio"), config.minio_url))
+    result.append(ComponentStatus("mlflow", _mlflow_running(layout), config.mlflow_url))
     for name in COMPONENTS:
         detail = config.base_url if name == "api-server" else str(layout.log(name))
         result.append(ComponentStatus(name, _component_pid(layout, name), detail))

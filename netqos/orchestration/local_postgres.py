@@ -198,8 +198,13 @@ class LocalPostgres:
         if self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}';", query=True).strip() != "1":
             self.psql(f"CREATE DATABASE {DB_NAME} OWNER {DB_USER} ENCODING 'UTF8';")
 
-    def url(self, password: str) -> str:
-        return f"postgresql+psycopg2://{DB_USER}:{password}@127.0.0.1:{self.port}/{DB_NAME}"
+    def ensure_extra_database(self, name: str) -> None:
+        """Another database owned by the same role (MLflow's tracking store); after ensure_database()."""
+        if self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}';", query=True).strip() != "1":
+            self.psql(f"CREATE DATABASE {name} OWNER {DB_USER} ENCODING 'UTF8';")
+
+    def url(self, password: str, database: str = DB_NAME) -> str:
+        return f"postgresql+psycopg2://{DB_USER}:{password}@127.0.0.1:{self.port}/{database}"
 
     def remove(self) -> None:
         """Delete the cluster's files (after stop())."""

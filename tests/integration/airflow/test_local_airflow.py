@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.parse
@@ -26,6 +28,7 @@ from shared_pcaps import SHARED_PCAPS
 
 from netqos.orchestration.local_airflow import (
     LANDING_BUCKET,
+    MLFLOW_BUCKET,
     Layout,
     LocalAirflowConfig,
     down,
@@ -100,6 +103,7 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         api_port=_free_port(),
         postgres_port=_free_port(),
         minio_port=_free_port(),
+        mlflow_port=_free_port(),
     )
     try:
         started = time.monotonic()
@@ -291,6 +295,45 @@ def _wait_for_success(airflow: Running, run_id: str) -> dict[str, Any]:
             return run
         time.sleep(5)
     raise AssertionError(f"run {run_id} not done after {RUN_TIMEOUT:.0f} s: {states}")
+
+
+# --- the MLflow tracking server of the same stack ---------------------------------------------------------------------
+def test_mlflow_server_registers_a_model_with_artifacts_in_minio(airflow: Running) -> None:
+    """A real round trip through the server `up` started: log a pyfunc model, register it, point the `champion`
+    alias at it, load it back by alias; the artifacts land in MinIO (proxied: this client holds no S3 keys) and
+    the run's metadata in PostgreSQL."""
+    script = """
+import json, sys
+import mlflow, numpy as np, pandas as pd
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+from sklearn.ensemble import IsolationForest
+mlflow.set_tracking_uri(sys.argv[1])
+mlflow.set_experiment("netqos-smoke")
+X = pd.DataFrame({"pps": np.linspace(1, 100, 64), "rtt_p95_s": np.linspace(0.01, 0.2, 64)})
+model = IsolationForest(random_state=0).fit(X)
+with mlflow.start_run() as run:
+    mlflow.log_metric("f1", 0.5)
+    # MLflow 3.17 saves sklearn models with skops, which refuses tree nodes unless trusted explicitly.
+    info = mlflow.sklearn.log_model(model, name="model", signature=infer_signature(X, model.predict(X)),
+                                    registered_model_name="netqos-smoke",
+                                    skops_trusted_types=["sklearn.tree._tree.Tree"])
+client = MlflowClient()
+client.set_registered_model_alias("netqos-smoke", "champion", info.registered_model_version)
+loaded = mlflow.pyfunc.load_model("models:/netqos-smoke@champion")
+print("RESULT" + json.dumps({"version": int(info.registered_model_version), "n": len(loaded.predict(X)),
+      "alias": client.get_model_version_by_alias("netqos-smoke", "champion").version}))
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MLFLOW_"))}
+    proc = subprocess.run([sys.executable, "-c", script, airflow.config.mlflow_url], env=env, capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT")]
+    assert lines, proc.stderr[-4000:]
+    result = json.loads(lines[-1][len("RESULT") :])
+    assert result == {"version": 1, "n": 64, "alias": "1"}
+    keys = [o["Key"] for o in s3_client(airflow.config, airflow.secrets).list_objects_v2(Bucket=MLFLOW_BUCKET)
+            .get("Contents", [])]  # fmt: skip
+    assert any(k.endswith("MLmodel") for k in keys), keys
 
 
 # --- (a) again, after the run: secrets stay out of logs and command lines --------------------------------------------
