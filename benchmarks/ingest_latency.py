@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +31,7 @@ sys.path.insert(0, str(REPO / "tests"))
 import gen_capture  # noqa: E402
 from s3server import MinioServer  # noqa: E402
 
-from netqos.orchestration.dag_test import RESULT_PREFIX  # noqa: E402
+from netqos.orchestration import dag_test  # noqa: E402
 
 BUCKET = "netqos-landing"
 TARGET_S = 300.0
@@ -51,30 +49,6 @@ def make_capture(path: Path, megabytes: float) -> int:
     packets = int(megabytes * 1e6 / per_packet)
     gen_capture.generate(path, packets, flows=packets // PACKETS_PER_FLOW)
     return packets
-
-
-def airflow_env(root: Path, server: MinioServer) -> dict[str, str]:
-    conn = {
-        "conn_type": "aws",
-        "login": server.access_key,
-        "password": server.secret_key,
-        "extra": {"endpoint_url": server.endpoint_url, "region_name": "us-east-1"},
-    }
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(root / "airflow"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW_CONN_NETQOS_S3": json.dumps(conn),
-        "AIRFLOW_CONN_SPARK_DEFAULT": json.dumps({"conn_type": "spark", "host": "local[*]"}),
-        "NETQOS_LAKE__WAREHOUSE_DIR": str(root / "lake" / "warehouse"),
-    }
-    migrate = subprocess.run(
-        [str(Path(sys.executable).with_name("airflow")), "db", "migrate"], env=env, capture_output=True, text=True
-    )
-    if migrate.returncode:
-        sys.exit(f"airflow db migrate failed:\n{migrate.stderr[-3000:]}")
-    return env
 
 
 def stage_seconds(log: str) -> dict[str, float]:
@@ -104,25 +78,19 @@ def main(argv: list[str] | None = None) -> int:
     size_mb = capture.stat().st_size / 1e6
     with MinioServer(root / "minio") as server, console.status("landing, then running netqos_ingest") as status:
         server.make_bucket(BUCKET)
-        env = airflow_env(root, server)
+        env = dag_test.test_env(
+            root, s3_endpoint=server.endpoint_url, s3_access_key=server.access_key, s3_secret_key=server.secret_key
+        )
+        dag_test.migrate(env)
         logical_date = (datetime.now(UTC) + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
         status.update("landing the capture in MinIO")
         landed = time.monotonic()
         server.client().upload_file(str(capture), BUCKET, f"sensor=bench/{capture.name}")
         upload_s = time.monotonic() - landed
         status.update("netqos_ingest via dag.test()")
-        proc = subprocess.run(
-            [sys.executable, "-m", "netqos.orchestration.dag_test", str(REPO / "dags" / "netqos_ingest.py"),
-             logical_date.isoformat()],
-            env=env, capture_output=True, text=True,
-        )  # fmt: skip
+        result: dict[str, Any] = dag_test.run_subprocess(env, REPO / "dags" / "netqos_ingest.py", logical_date)
         total_s = time.monotonic() - landed
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_PREFIX)]
-    if not lines:
-        console.print(proc.stdout[-4000:], proc.stderr[-6000:])
-        return 1
-    result: dict[str, Any] = json.loads(lines[-1][len(RESULT_PREFIX) :])
-    stages = stage_seconds(proc.stdout + proc.stderr)
+    stages = stage_seconds(result.pop("log"))
 
     table = Table(title=f"netqos_ingest on {packets:,} packets ({size_mb:.0f} MB), landing → scored")
     for column in ("step", "state", "seconds"):

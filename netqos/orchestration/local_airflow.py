@@ -292,19 +292,23 @@ def _start_minio(config: LocalAirflowConfig, secrets: Secrets, say: Say) -> None
     cmd = [str(binary), "server", "--quiet", str(layout.minio_dir / "data"), "--address",
            f"127.0.0.1:{config.minio_port}", "--certs-dir", str(layout.minio_dir / "certs")]  # fmt: skip
     pid = spawn(cmd, env=env, log_path=layout.log("minio"), pid_file=layout.pid("minio"), cwd=config.state_dir)
-    deadline = time.monotonic() + 60
+    _wait_http("MinIO", pid, f"{config.minio_url}/minio/health/ready", layout.log("minio"), 60.0)
+
+
+def _wait_http(name: str, pid: int, url: str, log: Path, timeout: float) -> None:
+    """Until `url` answers 200; fails early with the log's tail when the process `pid` has exited."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if running_pid(layout.pid("minio"), "minio") != pid:
-            log = layout.log("minio")
-            raise LocalAirflowError(f"MinIO exited while starting; {log}:\n{log_tail(log)}")
+        if not pid_alive(pid):  # not running_pid(): right after fork the cmdline is still the parent's
+            raise LocalAirflowError(f"{name} exited while starting; {log}:\n{log_tail(log)}")
         with (
             contextlib.suppress(urllib.error.URLError, OSError),
-            urllib.request.urlopen(f"{config.minio_url}/minio/health/ready", timeout=2) as r,
+            urllib.request.urlopen(url, timeout=2) as r,
         ):
             if r.status == 200:
                 return
-        time.sleep(0.2)
-    raise LocalAirflowError(f"MinIO did not get ready in 60 s; see {layout.log('minio')}")
+        time.sleep(0.3)
+    raise LocalAirflowError(f"{name} did not get ready in {timeout:.0f} s; see {log}")
 
 
 def s3_client(config: LocalAirflowConfig, secrets: Secrets) -> Any:
@@ -361,19 +365,7 @@ def _start_mlflow(config: LocalAirflowConfig, secrets: Secrets, db_url: str, say
     env = mlflow_env(config, secrets, db_url)
     pid = spawn([str(Path(sys.executable).with_name("mlflow")), "server"], env=env, log_path=layout.log("mlflow"),
                 pid_file=layout.pid("mlflow"), cwd=config.state_dir)  # fmt: skip
-    deadline = time.monotonic() + config.startup_timeout
-    while time.monotonic() < deadline:
-        if not pid_alive(pid):  # not the cmdline check: right after fork it is still the parent's
-            log = layout.log("mlflow")
-            raise LocalAirflowError(f"the MLflow server exited while starting; {log}:\n{log_tail(log)}")
-        with (
-            contextlib.suppress(urllib.error.URLError, OSError),
-            urllib.request.urlopen(f"{config.mlflow_url}/health", timeout=2) as r,
-        ):
-            if r.status == 200:
-                return
-        time.sleep(0.5)
-    raise LocalAirflowError(f"MLflow not ready in {config.startup_timeout:.0f} s; see {layout.log('mlflow')}")
+    _wait_http("the MLflow server", pid, f"{config.mlflow_url}/health", layout.log("mlflow"), config.startup_timeout)
 
 
 # --- Airflow -----------------------------------------------------------------------------------------------------

@@ -10,10 +10,7 @@ explicitly, holding back `score`. A second run of the DAG must change nothing (n
 from __future__ import annotations
 
 import json
-import os
 import struct
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +19,7 @@ import pytest
 from s3server import MinioServer
 from shared_pcaps import SHARED_PCAPS
 
-from netqos.orchestration.dag_test import RESULT_PREFIX
+from netqos.orchestration import dag_test
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark, pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -56,49 +53,21 @@ def landing(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 @pytest.fixture(scope="module")
 def airflow_env(landing: MinioServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    root = tmp_path_factory.mktemp("ingest-dag")
-    s3_conn = {
-        "conn_type": "aws",
-        "login": landing.access_key,
-        "password": landing.secret_key,
-        "extra": {"endpoint_url": landing.endpoint_url, "region_name": "us-east-1"},
-    }
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(root / "airflow"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW_CONN_NETQOS_S3": json.dumps(s3_conn),
-        "AIRFLOW_CONN_SPARK_DEFAULT": json.dumps({"conn_type": "spark", "host": "local[2]"}),
-        "NETQOS_LAKE__WAREHOUSE_DIR": str(root / "lake" / "warehouse"),
-        "NETQOS_SPARK__SHUFFLE_PARTITIONS": "2",
-        "NETQOS_SPARK__DRIVER_MEMORY": "1g",
-    }
-    for leaked in ("NETQOS_S3__ACCESS_KEY_ID", "NETQOS_S3__SECRET_ACCESS_KEY", "NETQOS_S3__ENDPOINT_URL"):
-        env.pop(leaked, None)  # the jobs must get S3 from the Airflow connection alone
-    migrate = subprocess.run(
-        [str(Path(sys.executable).with_name("airflow")), "db", "migrate"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    env = dag_test.test_env(
+        tmp_path_factory.mktemp("ingest-dag"),
+        s3_endpoint=landing.endpoint_url,
+        s3_access_key=landing.access_key,
+        s3_secret_key=landing.secret_key,
+        spark_master="local[2]",
+        extra={"NETQOS_SPARK__SHUFFLE_PARTITIONS": "2", "NETQOS_SPARK__DRIVER_MEMORY": "1g"},
     )
-    assert migrate.returncode == 0, migrate.stderr[-3000:]
+    dag_test.migrate(env)
     return env
 
 
 def run_dag(env: dict[str, str], logical_date: datetime) -> dict[str, Any]:
-    """dag.test() in its own interpreter (Airflow reads AIRFLOW_HOME once per process; this one keeps Spark)."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "netqos.orchestration.dag_test", str(REPO / "dags" / "netqos_ingest.py"),
-         logical_date.isoformat()],
-        env=env, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_PREFIX)]
-    assert lines, f"dag.test() printed no result (rc {proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
-    result: dict[str, Any] = json.loads(lines[-1][len(RESULT_PREFIX) :])
+    result: dict[str, Any] = dag_test.run_subprocess(env, REPO / "dags" / "netqos_ingest.py", logical_date, 900)
     result["states"] = {task: t["state"] for task, t in result["tasks"].items()}
-    result["log"] = proc.stdout + proc.stderr
     return result
 
 
