@@ -12,7 +12,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BOOTSTRAP := bash scripts/bootstrap.sh
 # Only folders that exist: git drops empty ones, and ruff fails on a missing path.
-LINT_PATHS := $(wildcard netqos tests jobs dags benchmarks scripts)
+LINT_PATHS := $(wildcard netqos tests jobs dags benchmarks scripts ml)
 PYTEST_ARGS ?=
 
 # --- environment for everything make runs -------------------------------------------------------
