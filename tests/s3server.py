@@ -33,23 +33,14 @@ from typing import Any
 
 import pytest
 
+from netqos.orchestration.local_airflow import minio_binary  # where scripts/bootstrap.sh puts it
+
 REGION = "us-east-1"
 STARTUP_TIMEOUT = 30.0
 
 
 class MinioNotInstalledError(RuntimeError):
     """The MinIO binary is missing: `make tools` builds it (CI's .ci/run does)."""
-
-
-def minio_binary() -> Path:
-    """Where scripts/bootstrap.sh puts MinIO: $NETQOS_MINIO_BIN, else $NETQOS_HOME/bin/minio, else the cache."""
-    if explicit := os.environ.get("NETQOS_MINIO_BIN"):
-        return Path(explicit)
-    home = os.environ.get("NETQOS_HOME")
-    if home:
-        return Path(home) / "bin" / "minio"
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "netqos" / "bin" / "minio"
 
 
 def free_port() -> int:
