@@ -22,8 +22,8 @@ from netqos.quality import ValidationOutcome
 from netqos.quality.run_record import record
 from netqos.settings import Settings
 
-# Where each table names the capture file a row came from (flows: the file of its first packet).
-_FILE_COLUMNS = ((PACKETS, "file_sha256"), (TCP_ANALYSIS, "file_sha256"), (FLOWS, "first_file_sha256"))
+# The tables a withdrawn file's rows leave (each names its file in quality.file_column()).
+_FILE_TABLES = (PACKETS, TCP_ANALYSIS, FLOWS)
 
 
 def validate_tables(
@@ -79,12 +79,13 @@ def withdraw_bad_files(
         failures=failures,
         files_checked=tuple(sorted(bad)),
         gx_result={},
-        file_column="file_sha256",
+        file_column=quality.file_column("packets"),
     )
     packets = spark.table(PACKETS.qualified(settings)).where(F.col("file_sha256").isin(sorted(bad)))
     quality.quarantine(spark, packets, "packets", as_packets, settings)
     _mark_quarantined(spark, settings, {sha: _reason(as_packets, sha) for sha in bad})
-    for spec, column in _FILE_COLUMNS:
+    for spec in _FILE_TABLES:
+        column = quality.file_column(spec.name)
         spark.sql(f"DELETE FROM {spec.qualified(settings)} WHERE {column} IN ({_sql_list(bad)})")
     return bad
 
