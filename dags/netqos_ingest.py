@@ -17,6 +17,9 @@ Capture files that fail go to the `quarantine_*` tables with the failed expectat
 `quarantined`, and the clean files in the same run go on into every table. `validate` then publishes Data Docs
 and fails the run explicitly (no retry), which also holds back `score`: a person looks first. Scoring takes every
 window not yet scored by the champion, so the next run scores the clean windows this one held back.
+
+`score` (jobs/spark/score_windows.py): the MLflow model with alias `champion` scores those windows into
+`anomalies` (idempotent per window and model version). Without a champion it logs so and succeeds.
 """
 
 from __future__ import annotations
@@ -55,13 +58,10 @@ def netqos_ingest() -> None:
 
         return check_quality(str(run_id))
 
-    @task
-    def score(data_interval_start: str | None = None, data_interval_end: str | None = None) -> str:
-        from netqos.orchestration.steps import score_windows
+    checked = validate()
+    score = spark_job("score", "score_windows", ["--run-id", "{{ run_id }}"], outlets=["anomalies"])
 
-        return score_windows(str(data_interval_start), str(data_interval_end))
-
-    ingest >> validate() >> score()
+    ingest >> checked >> score
 
 
 netqos_ingest()

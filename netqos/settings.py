@@ -147,6 +147,25 @@ class QualitySettings(_Section):
     expectations_dir: Path = Field(default_factory=lambda: PROJECT_ROOT / "expectations")
 
 
+class ModelSettings(_Section):
+    """QoS anomaly models (netqos.ml, docs/models.md): MLflow store, registered name, training and scoring."""
+
+    # None: $MLFLOW_TRACKING_URI when set (the local stack and Airflow set it), else a SQLite store in
+    # <home>/mlflow with artifacts beside it, which is what `make demo` uses.
+    tracking_uri: str | None = None
+    registered_name: str = "netqos-qos-anomaly"
+    experiment: str = "netqos-qos-anomaly"
+    window_s: int = Field(default=10, ge=1)  # which qos_windows length the models learn and score
+    detectors: tuple[str, ...] = ("isolation_forest", "gradient_boosting")  # gradient_boosting needs labels
+    top_features: int = Field(default=3, ge=1, le=10)  # explanations stored per flagged window
+    # Automatic promotion policy (`netqos models promote --policy`): the challenger must beat the champion by
+    # this much on `promote_metric`, both scored on the challenger's evaluation set.
+    promote_metric: str = "overall_f1"
+    promote_margin: float = Field(default=0.02, ge=0.0)
+    # A sensor's latest window may still grow with the next batch of captures: score it only when asked.
+    score_open_windows: bool = False
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="NETQOS_",
@@ -165,6 +184,7 @@ class Settings(BaseSettings):
     capture: CaptureSettings = Field(default_factory=CaptureSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     quality: QualitySettings = Field(default_factory=QualitySettings)
+    models: ModelSettings = Field(default_factory=ModelSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -9,8 +9,10 @@ import pyarrow as pa
 from pyspark.sql import SparkSession
 from pyspark.sql.types import (
     ArrayType,
+    BooleanType,
     DataType,
     DateType,
+    DoubleType,
     IntegerType,
     LongType,
     StringType,
@@ -160,7 +162,41 @@ FEATURE_LEDGER = TableSpec(
     comment="Which ingested files the flows and windows jobs have processed (their incremental state).",
 )
 
-ALL_TABLES = (PACKETS, INGEST_LEDGER, TCP_ANALYSIS, FLOWS, QOS_WINDOWS, FEATURE_LEDGER)
+TOP_FEATURE = StructType([
+    StructField("feature", StringType()), StructField("z", DoubleType()),
+])  # fmt: skip
+
+ANOMALIES = TableSpec(
+    name="anomalies",
+    schema=StructType(
+        [
+            _col("sensor_id", StringType(), "sensor of the window"),
+            _col("window_s", IntegerType(), "window length in seconds (the model's)"),
+            _col("window_start", TimestampType(), "window start (UTC)"),
+            _col("window_start_ns", LongType(), "window start in ns since the epoch (qos_windows.window_start_ns)"),
+            _col("model_name", StringType(), "registered MLflow model"),
+            _col("model_version", StringType(), "its version that scored the window"),
+            _col("model_run_id", StringType(), "MLflow run that trained that version"),
+            _col("detector", StringType(), "isolation_forest | gradient_boosting | robust_kpi"),
+            _col("score", DoubleType(), "anomaly score: higher = more anomalous"),
+            _col("threshold", DoubleType(), "the model's alarm threshold"),
+            _col("is_anomaly", BooleanType(), "score >= threshold"),
+            _col(
+                "top_features",
+                ArrayType(TOP_FEATURE),
+                "flagged windows only: the features furthest from normal, as robust z-scores",
+            ),
+            _col("scored_at", TimestampType(), "when the scoring run wrote the row"),
+            _col("scoring_run_id", StringType(), "scoring run (the DAG's run_id)"),
+            _col("window_date", DateType(), "UTC date of window_start (partition column)"),
+        ]
+    ),
+    keys=("sensor_id", "window_s", "window_start_ns", "model_name", "model_version"),
+    partition_by=("window_date",),
+    comment="Every window a champion model scored, with its score and, when flagged, why (docs/models.md).",
+)
+
+ALL_TABLES = (PACKETS, INGEST_LEDGER, TCP_ANALYSIS, FLOWS, QOS_WINDOWS, FEATURE_LEDGER, ANOMALIES)
 
 
 def ensure_tables(spark: SparkSession, settings: Settings, specs: tuple[TableSpec, ...] = ALL_TABLES) -> None:

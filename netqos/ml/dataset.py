@@ -42,6 +42,9 @@ DEVIATION_OF: tuple[str, ...] = ("pps", "bps", "active_flows", "voip_pps", "othe
 _COUNT_LIKE = ("packets", "bytes", "bps", "pps", "active_flows", "new_flows", "tcp_", "rtt_samples",
                "jitter_samples", "icmp_unreachable")  # fmt: skip
 
+# Empty windows between two windows of a sensor are filled in up to this many (10 min of 10 s windows).
+MAX_GAP_WINDOWS = 60
+
 KEY_COLUMNS = ("sensor_id", "run", "scenario", "seed", "window_start_ns", "window_s")
 LABEL_COLUMNS = ("kind", "overlap", "span")
 
@@ -90,23 +93,52 @@ def run_frame(run: LabRun, windows: pd.DataFrame, window_s: int = 10) -> pd.Data
     # Whole windows inside the run only: a window cut by the run's start/end has a lower pps for no QoS reason.
     first = -(-run.start_ns // w_ns) * w_ns
     starts = np.arange(first, run.end_ns - w_ns + 1, w_ns, dtype=np.int64)
-    frame = pd.DataFrame({"window_start_ns": starts})
-    w = windows[windows["window_s"] == window_s]
-    base = w[w["dimension"] == "all"].set_index("window_start_ns")[list(BASE_FEATURES)]
-    frame = frame.join(base, on="window_start_ns")
-    svc = w[w["dimension"] == "service"]
-    for cls, cols in SERVICE_FEATURES.items():
-        part = svc[svc["class"] == cls].set_index("window_start_ns")[list(cols)]
-        frame = frame.join(part.add_prefix(f"{cls}_"), on="window_start_ns")
-    counts = [c for c in frame.columns if c != "window_start_ns" and _is_count(c)]
-    frame[counts] = frame[counts].fillna(0.0)
-    for col in DEVIATION_OF:
-        frame[f"{col}_dev"] = _deviation(frame[col].astype(float))
+    frame = window_features(windows, window_s, starts)
     kinds, overlap, span = label_windows(starts, w_ns, run.spans)
     frame["kind"], frame["overlap"], frame["span"] = kinds, overlap, span
     frame["sensor_id"], frame["run"], frame["scenario"], frame["seed"] = run.name, run.name, run.scenario, run.seed
     frame["window_s"] = window_s
     return frame[[*KEY_COLUMNS, *feature_columns(), *LABEL_COLUMNS]]
+
+
+def window_grid(windows: pd.DataFrame, window_s: int, max_gap: int = MAX_GAP_WINDOWS) -> npt.NDArray[np.int64]:
+    """The window starts of one sensor: every window that has a row, plus the empty windows of gaps up to
+    `max_gap` windows long. A window without packets (an outage) has no row in qos_windows but is a window to
+    learn from and to score; a longer silence (the sensor was off, or captures from another day) is not."""
+    w_ns = window_s * 1_000_000_000
+    present = np.unique(windows.loc[windows["window_s"] == window_s, "window_start_ns"].to_numpy(dtype=np.int64))
+    if len(present) < 2:
+        return present
+    gaps = np.diff(present) // w_ns - 1  # empty windows between neighbours
+    pairs = zip(present[:-1], present[1:], gaps, strict=True)
+    fill = [np.arange(a + w_ns, b, w_ns, dtype=np.int64) for a, b, g in pairs if 0 < g <= max_gap]
+    return np.sort(np.concatenate([present, *fill])) if fill else present
+
+
+def window_features(windows: pd.DataFrame, window_s: int, starts: npt.NDArray[np.int64]) -> pd.DataFrame:
+    """The model input of one sensor: `window_start_ns` + feature_columns(), one row per start in `starts`.
+
+    `windows` are that sensor's qos_windows rows (any dimensions; `all` and `service` are used). Training and
+    scoring both build their input here, so a model never sees features computed another way. Deviations look
+    at the previous windows in `starts` only: pass the ROLLING windows before the first one to score as context.
+    Column dtypes follow the table (counts keep their integer type where no window is missing).
+    """
+    frame = pd.DataFrame({"window_start_ns": np.asarray(starts, dtype=np.int64)})
+    w = windows[windows["window_s"] == window_s]
+    base_cols = [c for c in BASE_FEATURES if c in w.columns]
+    base = w[w["dimension"] == "all"].set_index("window_start_ns")[base_cols]
+    frame = frame.join(base, on="window_start_ns")
+    svc = w[w["dimension"] == "service"]
+    for cls, cols in SERVICE_FEATURES.items():
+        have = [c for c in cols if c in w.columns]
+        part = svc[svc["class"] == cls].set_index("window_start_ns")[have]
+        frame = frame.join(part.add_prefix(f"{cls}_"), on="window_start_ns")
+    counts = [c for c in frame.columns if c != "window_start_ns" and _is_count(c)]
+    frame[counts] = frame[counts].fillna(0.0)
+    for col in DEVIATION_OF:
+        if col in frame.columns:
+            frame[f"{col}_dev"] = _deviation(frame[col].astype(float))
+    return frame
 
 
 def _is_count(col: str) -> bool:
@@ -163,4 +195,6 @@ __all__ = [
     "run_frame",
     "run_windows",
     "time_split",
+    "window_features",
+    "window_grid",
 ]  # fmt: skip

@@ -30,8 +30,10 @@ S3_ENV = {
 }
 
 
-def spark_job(task_id: str, job: str, args: Sequence[str] = (), *, outlets: Sequence[str] = ()) -> Any:
-    """A SparkSubmitOperator for jobs/spark/<job>.py; `outlets`: the tables it updates (as Assets)."""
+def spark_job(
+    task_id: str, job: str, args: Sequence[str] = (), *, outlets: Sequence[str] = (), inlets: Sequence[str] = ()
+) -> Any:
+    """A SparkSubmitOperator for jobs/spark/<job>.py; `outlets`/`inlets`: the tables it updates/reads (as Assets)."""
     from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
     from netqos.jars import JarsMissingError, spark_jars
@@ -60,4 +62,5 @@ def spark_job(task_id: str, job: str, args: Sequence[str] = (), *, outlets: Sequ
         },
         env_vars={**S3_ENV, "PYSPARK_PYTHON": sys.executable, "PATH": os.environ.get("PATH", "")},
         outlets=[table_asset(t) for t in outlets],
+        inlets=[table_asset(t) for t in inlets],
     )
