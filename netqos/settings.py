@@ -156,7 +156,10 @@ class ModelSettings(_Section):
     registered_name: str = "netqos-qos-anomaly"
     experiment: str = "netqos-qos-anomaly"
     window_s: int = Field(default=10, ge=1)  # which qos_windows length the models learn and score
-    detectors: tuple[str, ...] = ("isolation_forest", "gradient_boosting")  # gradient_boosting needs labels
+    # Without labels the first one is registered; with labels the best on promote_metric. gradient_boosting
+    # needs labels; robust_kpi alarms at a robust z of 4 without them (IsolationForest cannot see a feature
+    # that never moved in training, e.g. retransmissions on a clean week).
+    detectors: tuple[str, ...] = ("robust_kpi", "isolation_forest", "gradient_boosting")
     top_features: int = Field(default=3, ge=1, le=10)  # explanations stored per flagged window
     # Automatic promotion policy (`netqos models promote --policy`): the challenger must beat the champion by
     # this much on `promote_metric`, both scored on the challenger's evaluation set.

@@ -120,17 +120,19 @@ def lake_dataset(
 def split(
     ds: Dataset, test_runs: Sequence[str] | None = None, test_share: float = 0.3
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Whole runs/sensors to one side when there are several; a single sensor is cut at a time instead."""
+    """No leakage, test after train in time. With `test_runs` (lab runs: independent, one after another), those
+    whole runs are the test set and must all be recorded after the train runs. Without, one time cut-off across
+    all sensors (sensors run side by side): the latest `test_share` of the time span is the test set."""
     data = ds.frame
-    if test_runs or data["run"].nunique() > 1:
-        return time_split(data, test_runs, test_share, train_first=not test_runs)
-    order = data.sort_values("window_start_ns")
-    cut = int(len(order) * (1 - test_share))
-    return order.iloc[:cut].reset_index(drop=True), order.iloc[cut:].reset_index(drop=True)
+    if test_runs:
+        return time_split(data, test_runs)
+    starts = data["window_start_ns"].to_numpy()
+    cut = np.quantile(starts, 1 - test_share)
+    return data[starts < cut].reset_index(drop=True), data[starts >= cut].reset_index(drop=True)
 
 
 def fit(train: pd.DataFrame, detectors: Sequence[str]) -> list[Detector]:
-    """Fit each detector; supervised ones are skipped (with a note in their absence) when nothing is labelled."""
+    """Fit each detector; the supervised one is left out when nothing is labelled."""
     feats = feature_columns()
     labelled = (train["kind"] != UNLABELLED).to_numpy()
     y = binary_target(train)
@@ -140,10 +142,10 @@ def fit(train: pd.DataFrame, detectors: Sequence[str]) -> list[Detector]:
     for name in detectors:
         if name not in DETECTORS:
             raise ValueError(f"unknown detector {name!r}; known: {', '.join(DETECTORS)}")
+        if name in SUPERVISED and not labelled.any():
+            continue  # needs lab labels
         if name == "isolation_forest":
             models.append(IsolationForestDetector(feats).fit(train, y if labelled.all() else None))
-        elif not labelled.any():
-            continue  # supervised / label-tuned detectors need lab labels
         elif name == "gradient_boosting":
             t = train[labelled]
             models.append(
@@ -151,12 +153,13 @@ def fit(train: pd.DataFrame, detectors: Sequence[str]) -> list[Detector]:
                     t, y[labelled], groups=t["run"].to_numpy(), kinds=kinds[labelled], clean=untouched[labelled]
                 )
             )
-        else:
+        elif labelled.any():  # robust_kpi: baselines of normal windows, threshold tuned on the labels
+            t = train[labelled]
             models.append(
-                RobustKpiDetector(feats).fit(
-                    train[labelled], y[labelled], clean=untouched[labelled], kinds=kinds[labelled]
-                )
+                RobustKpiDetector(feats).fit(t, y[labelled], clean=untouched[labelled], kinds=kinds[labelled])
             )
+        else:  # robust_kpi without labels: baselines of every window, alarm at a robust z of 4
+            models.append(RobustKpiDetector(feats).fit(train))
     return models
 
 
@@ -183,7 +186,7 @@ def evaluate_all(models: Sequence[Detector], test: pd.DataFrame) -> list[Scored]
 
 
 def best(scored: Sequence[Scored], metric: str) -> Scored:
-    """Highest `metric` among evaluated detectors; without labels, the first (the unsupervised baseline)."""
+    """Highest `metric` among evaluated detectors; without labels, the first configured one."""
     evaluated = [s for s in scored if s.evaluation is not None and metric in s.metrics()]
     if not evaluated:
         return scored[0]
