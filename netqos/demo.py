@@ -61,11 +61,55 @@ def run_demo(settings: Settings, spark: SparkSession | None = None) -> int:
     session = spark or build_spark(settings, app_name="netqos-demo")
     try:
         summary = ingest_samples(session, settings, started=started)
+        print_summary(summary)
+        print_models(models_demo(session, settings))
     finally:
         if spark is None:
             session.stop()
-    print_summary(summary)
     return 1 if summary.report.count("failed") or summary.report.count("conflict") else 0
+
+
+@dataclass(frozen=True)
+class ModelsDemo:
+    note: str  # what happened, for people
+    top: list[tuple[object, ...]]  # TOP_ANOMALY_COLUMNS
+
+
+TOP_ANOMALY_COLUMNS = ("sensor", "window_start", "score", "threshold", "top features (robust z)")
+MIN_TRAIN_WINDOWS = 20  # fewer windows than this make no baseline worth registering
+
+
+def models_demo(spark: SparkSession, settings: Settings) -> ModelsDemo:
+    """Train on the warehouse's windows (no labels: unsupervised), register the challenger, make it champion when
+    there is none yet (the first model has nothing to beat; after that promotion is a person's call), score."""
+    from netqos.jobs import score_windows
+    from netqos.ml import registry
+    from netqos.ml.train import lake_dataset, lake_windows, train
+
+    window_s = settings.models.window_s
+    windows, version = lake_windows(spark, settings, window_s)
+    n = windows[windows["dimension"] == "all"].shape[0]
+    if n < MIN_TRAIN_WINDOWS:
+        return ModelsDemo(f"models: {n} windows of {window_s} s are too few to train on (need {MIN_TRAIN_WINDOWS})", [])
+    from netqos.lake.tables import ANOMALIES, QOS_WINDOWS
+
+    result = train(settings, lake_dataset(windows, window_s, QOS_WINDOWS.qualified(settings), version))
+    client = registry.configure(settings)
+    notes = [f"models: trained {', '.join(s.model.name for s in result.scored)} on {result.train_windows} windows"]
+    if result.registered:
+        notes.append(f"registered {result.registered.name} v{result.registered.version} as challenger")
+    if registry.by_alias(client, settings.models.registered_name, registry.CHAMPION) is None:
+        promoted = registry.promote(client, settings)
+        notes.append(f"no champion yet: {promoted.reason}")
+    report = score_windows.run(spark, settings)
+    notes.append(f"scored {report.scored} new windows ({report.flagged} anomalies) into {settings.lake.database}."
+                 f"anomalies; MLflow store {registry.tracking_uri(settings)}")  # fmt: skip
+    top = spark.sql(
+        f"SELECT sensor_id, window_start, round(score, 2), round(threshold, 2), "
+        f"concat_ws(', ', transform(top_features, t -> concat(t.feature, ' ', round(t.z, 1)))) "
+        f"FROM {ANOMALIES.qualified(settings)} WHERE is_anomaly ORDER BY score DESC LIMIT 5"
+    ).collect()
+    return ModelsDemo("; ".join(notes), [tuple(r) for r in top])
 
 
 def ingest_samples(spark: SparkSession, settings: Settings, *, started: float | None = None) -> DemoSummary:
@@ -110,6 +154,21 @@ def ingest_samples(spark: SparkSession, settings: Settings, *, started: float | 
         qos_by_service=[tuple(r) for r in qos.collect()],
         seconds=time.monotonic() - started,
     )
+
+
+def print_models(demo: ModelsDemo) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if demo.top:
+        t = Table(title="top anomalies (netqos.anomalies, champion model)")
+        for h in TOP_ANOMALY_COLUMNS:
+            t.add_column(h)
+        for row in demo.top:
+            t.add_row(*(str(v) for v in row))
+        console.print(t)
+    console.print(demo.note)
 
 
 def print_summary(summary: DemoSummary) -> None:

@@ -159,10 +159,12 @@ def compare_on_eval_set(
 
     from netqos.ml.evaluate import evaluate
     from netqos.ml.labels import NORMAL
+    from netqos.ml.train import UNLABELLED
 
     local = mlflow.artifacts.download_artifacts(run_id=challenger.run_id, artifact_path=EVAL_ARTIFACT)
     data = pd.read_parquet(local)
-    if "kind" not in data or not (data["kind"] != NORMAL).any() or data["kind"].isna().any():
+    data = data[data["kind"] != UNLABELLED] if "kind" in data else data.iloc[:0]
+    if data.empty or not (data["kind"] != NORMAL).any():
         raise RegistryError(
             f"challenger v{challenger.version} was evaluated without labels: the policy cannot compare it, a person "
             "decides (MLflow UI or netqos models promote --version N)"

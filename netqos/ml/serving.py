@@ -42,7 +42,9 @@ class QosAnomalyModel(PythonModel):
         if flagged.any():
             idx = flagged.nonzero()[0]
             for i, feats in zip(idx, self.detector.top_features(x.iloc[idx], self.top_k), strict=True):
-                top[i] = json.dumps([{"feature": f, "z": z} for f, z in feats])
+                # A feature at its usual level explains nothing: keep the ones at least 1 robust sigma out.
+                kept = [(f, z) for f, z in feats if abs(z) >= 1.0] or feats[:1]
+                top[i] = json.dumps([{"feature": f, "z": z} for f, z in kept])
         return pd.DataFrame(
             {"score": score, "threshold": float(self.detector.threshold), "is_anomaly": flagged, "top_features": top}
         )

@@ -35,6 +35,7 @@ def manifest() -> dict[str, int]:
 def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     lake_root = tmp_path_factory.mktemp("lake")
     return Settings(
+        home=lake_root / "home",  # MLflow's local store and spools stay in the test's folder
         lake=LakeSettings(warehouse_dir=lake_root / "warehouse", database="netqos_test"),
         spark=SparkSettings(master="local[2]", shuffle_partitions=2, log_level="ERROR"),
     )
