@@ -232,8 +232,9 @@ def test_ingest_run_triggered_in_the_ui(airflow: Running) -> None:
 
 
 @contextlib.contextmanager
-def _browser_page(airflow: Running, name: str) -> Iterator[Any]:
-    """A headless Chromium page; on failure a screenshot <name>-failure.png in the artifacts folder."""
+def _browser_page(airflow: Running, name: str, folder: Path | None = None) -> Iterator[Any]:
+    """A headless Chromium page; on failure a screenshot <name>-failure.png in `folder` (default: the artifacts
+    folder)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -242,7 +243,7 @@ def _browser_page(airflow: Running, name: str) -> Iterator[Any]:
         try:
             yield page
         except BaseException:
-            shot = airflow.artifacts / f"{name}-failure.png"
+            shot = (folder or airflow.artifacts) / f"{name}-failure.png"
             page.screenshot(path=str(shot), full_page=True)
             print(f"failure screenshot: {shot} (page {page.url})")
             raise
@@ -334,6 +335,98 @@ print("RESULT" + json.dumps({"version": int(info.registered_model_version), "n":
     keys = [o["Key"] for o in s3_client(airflow.config, airflow.secrets).list_objects_v2(Bucket=MLFLOW_BUCKET)
             .get("Contents", [])]  # fmt: skip
     assert any(k.endswith("MLmodel") for k in keys), keys
+
+
+UI_MODEL = "netqos-ui-check"
+
+
+@pytest.mark.skipif(not CHROMIUM.is_file(), reason="needs Debian's chromium (make tools)")
+def test_mlflow_ui_shows_versions_and_aliases_and_moves_champion(airflow: Running, tmp_path: Path) -> None:
+    """The MLflow UI in headless Chromium: a model registered through the API with two versions (champion on 1,
+    challenger on 2) is listed, its page shows each alias next to its version, and moving champion to version 2 in
+    the version page's alias editor reaches the registry."""
+    from mlflow import MlflowClient
+    from playwright.sync_api import expect
+
+    started = time.monotonic()
+    # LogisticRegression: unlike trees, MLflow 3.17's skops format loads it without skops_trusted_types.
+    script = f"""
+import json
+import mlflow, numpy as np, pandas as pd
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+from sklearn.linear_model import LogisticRegression
+mlflow.set_experiment("{UI_MODEL}")
+X = pd.DataFrame({{"pps": np.linspace(1, 100, 32), "rtt_p95_s": np.linspace(0.01, 0.2, 32)}})
+y = (X["pps"] > 50).astype(int)
+versions = []
+for c in (1.0, 0.1):
+    model = LogisticRegression(C=c).fit(X, y)
+    with mlflow.start_run():
+        info = mlflow.sklearn.log_model(model, name="model", signature=infer_signature(X, model.predict(X)),
+                                        registered_model_name="{UI_MODEL}")
+    versions.append(int(info.registered_model_version))
+client = MlflowClient()
+client.set_registered_model_alias("{UI_MODEL}", "champion", versions[0])
+client.set_registered_model_alias("{UI_MODEL}", "challenger", versions[1])
+print("RESULT" + json.dumps({{"versions": versions}}))
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MLFLOW_"))}
+    env["MLFLOW_TRACKING_URI"] = airflow.config.mlflow_url
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT")]
+    assert lines, proc.stderr[-4000:]
+    assert json.loads(lines[-1][len("RESULT") :]) == {"versions": [1, 2]}
+    print(f"two versions registered in {time.monotonic() - started:.0f} s")
+
+    url = airflow.config.mlflow_url
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with _browser_page(airflow, "mlflow", folder=shots) as page:
+        # A fresh browser gets a "new Model Registry UI" promo modal, some time after the list renders, that
+        # swallows clicks: closed whenever it shows up.
+        promo = page.get_by_role("dialog").filter(has_text="new Model Registry UI")
+        page.add_locator_handler(promo, lambda: promo.get_by_role("button", name="Close").click())
+        page.goto(f"{url}/#/models")
+        model_link = page.get_by_role("link", name=UI_MODEL, exact=True)
+        model_link.wait_for(timeout=60_000)
+        page.screenshot(path=str(shots / "models-list.png"), full_page=True)
+
+        model_link.click()
+        table = page.get_by_test_id("model-version-table")
+
+        def row(version: int) -> Any:
+            return table.get_by_role("row").filter(has=page.get_by_role("link", name=f"Version {version}", exact=True))
+
+        # An alias is a tag whose title is the bare alias name (its text is "@ name").
+        expect(row(1).get_by_title("champion", exact=True)).to_be_visible(timeout=60_000)
+        expect(row(2).get_by_title("challenger", exact=True)).to_be_visible()
+        expect(row(1).get_by_title("challenger", exact=True)).to_have_count(0)
+        expect(row(2).get_by_title("champion", exact=True)).to_have_count(0)
+        page.screenshot(path=str(shots / "model-page.png"), full_page=True)
+
+        # The version page's pencil next to "Aliases" opens the editor; champion is picked by typing it, and the
+        # dialog warns it leaves version 1.
+        row(2).get_by_role("link", name="Version 2", exact=True).click()
+        page.locator("button[data-component-id*=modelversionviewaliaseditor]").click(timeout=60_000)
+        dialog = page.get_by_role("dialog").filter(has_text="alias for model version 2")
+        dialog.wait_for(timeout=30_000)
+        box = dialog.get_by_role("combobox")
+        box.fill("champion")
+        box.press("Enter")
+        expect(dialog.get_by_title("champion", exact=True)).to_be_visible()
+        expect(dialog).to_contain_text("remove it from version 1")
+        page.screenshot(path=str(shots / "alias-editor.png"))
+        dialog.get_by_role("button", name="Save aliases").click()
+        dialog.wait_for(state="hidden", timeout=30_000)
+        expect(page.get_by_title("champion", exact=True)).to_be_visible(timeout=30_000)
+        page.screenshot(path=str(shots / "version-2-after-move.png"), full_page=True)
+    print(f"screenshots in {shots}: {sorted(p.name for p in shots.iterdir())}")
+
+    client = MlflowClient(tracking_uri=url)
+    assert client.get_model_version_by_alias(UI_MODEL, "champion").version == "2"
+    assert client.get_model_version_by_alias(UI_MODEL, "challenger").version == "2"
+    print(f"done in {time.monotonic() - started:.0f} s")
 
 
 # --- (a) again, after the run: secrets stay out of logs and command lines --------------------------------------------
