@@ -103,7 +103,7 @@ def list_versions(args: argparse.Namespace) -> int:
     from netqos.ml import registry
 
     settings = _settings(args)
-    rows = registry.describe(registry.configure(settings), settings)
+    rows = registry.describe(registry.client(settings), settings)
     table = Table(title=f"{settings.models.registered_name} @ {registry.tracking_uri(settings)}")
     for col in ("version", "aliases", "detector", "overall F1", "run id"):
         table.add_column(col)

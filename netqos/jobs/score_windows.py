@@ -83,10 +83,9 @@ class ScoreReport:
 def resolve_champion(settings: Settings, alias: str = "champion") -> Champion | None:
     import mlflow
 
-    from netqos.ml.registry import by_alias, configure
+    from netqos.ml.registry import by_alias, client
 
-    client = configure(settings)
-    ref = by_alias(client, settings.models.registered_name, alias)
+    ref = by_alias(client(settings), settings.models.registered_name, alias)
     if ref is None:
         return None
     pyfunc = mlflow.pyfunc.load_model(ref.uri)
@@ -297,26 +296,23 @@ def run(spark: SparkSession, settings: Settings, run_id: str | None = None, alia
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from rich.console import Console
-
     parser = argparse.ArgumentParser(prog="score_windows", description="Score new qos_windows with the champion.")
     add_warehouse_arg(parser)
     add_run_id_arg(parser)
     parser.add_argument("--alias", default="champion", help="model alias to score with (default champion)")
     args = parser.parse_args(argv)
     settings = settings_from_args(args, Settings())
-    console = Console()
     try:
         report, timings = in_session(
             settings, "netqos-score-windows", lambda s: run(s, settings, args.run_id, args.alias)
         )
     except SignatureMismatch as exc:
-        console.print(f"[red]score_windows: {exc}[/red]")
+        print(f"score_windows: {exc}", file=sys.stderr)
         return 3
     if report.champion is None:
-        console.print(f"score_windows: {report.note}")
+        print(f"score_windows: {report.note}")
         return 0
-    console.print(
+    print(
         f"score_windows: {report.champion.name} v{report.champion.version} scored {report.scored} windows "
         f"({report.flagged} anomalies) of {len(report.sensors)} sensors ({sum(timings.values()):.1f}s)"
     )

@@ -44,21 +44,29 @@ def local_store(settings: Settings) -> Path:
     return path
 
 
-def configure(settings: Settings) -> MlflowClient:
-    """Point mlflow at the store and return a client; creates the experiment (with a local artifact root when the
-    store is a local SQLite file: a bare `sqlite:` store would put artifacts in the working directory)."""
+def client(settings: Settings) -> MlflowClient:
+    """Point mlflow (tracking and registry) at the store; read-only callers stop here."""
     import mlflow
     from mlflow import MlflowClient
 
     uri = tracking_uri(settings)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    client = MlflowClient(uri, registry_uri=uri)
-    if client.get_experiment_by_name(settings.models.experiment) is None:
+    return MlflowClient(uri, registry_uri=uri)
+
+
+def configure(settings: Settings) -> MlflowClient:
+    """client(), plus the experiment training logs to (created with a local artifact root when the store is a
+    local SQLite file: a bare `sqlite:` store would put artifacts in the working directory)."""
+    import mlflow
+
+    mlflow_client = client(settings)
+    if mlflow_client.get_experiment_by_name(settings.models.experiment) is None:
+        uri = tracking_uri(settings)
         artifacts = (local_store(settings) / "artifacts").as_uri() if uri.startswith("sqlite:") else None
-        client.create_experiment(settings.models.experiment, artifact_location=artifacts)
+        mlflow_client.create_experiment(settings.models.experiment, artifact_location=artifacts)
     mlflow.set_experiment(settings.models.experiment)
-    return client
+    return mlflow_client
 
 
 @dataclass(frozen=True)

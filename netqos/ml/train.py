@@ -365,8 +365,11 @@ def train_and_report(
         console.print(
             f"registered {result.registered.name} version {result.registered.version} "
             f"({result.chosen.model.name}) as 'challenger' in {where}; promote it in the MLflow UI or with "
-            "`netqos models promote`"
+            "`netqos models promote`",
+            soft_wrap=True,
         )
     else:
-        console.print(f"logged runs {', '.join(result.run_ids.values())} to {where}; nothing registered")
+        console.print(
+            f"logged runs {', '.join(result.run_ids.values())} to {where}; nothing registered", soft_wrap=True
+        )
     return 0

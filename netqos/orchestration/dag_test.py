@@ -41,7 +41,7 @@ def test_env(
         "password": s3_secret_key,
         "extra": {"endpoint_url": s3_endpoint, "region_name": "us-east-1"},
     }
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NETQOS_S3__", "AIRFLOW"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NETQOS_S3__", "AIRFLOW", "MLFLOW_"))}
     env.update(
         AIRFLOW_HOME=str(root / "airflow"),
         AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"),
@@ -49,6 +49,8 @@ def test_env(
         AIRFLOW_CONN_NETQOS_S3=json.dumps(s3),
         AIRFLOW_CONN_SPARK_DEFAULT=json.dumps({"conn_type": "spark", "host": spark_master}),
         NETQOS_LAKE__WAREHOUSE_DIR=str(root / "lake" / "warehouse"),
+        # A scratch MLflow store: the runs must never read or write the user's models.
+        NETQOS_MODELS__TRACKING_URI=f"sqlite:///{root / 'mlflow.db'}",
         **(extra or {}),
     )
     return env

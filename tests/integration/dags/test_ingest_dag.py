@@ -143,3 +143,37 @@ def test_second_run_changes_nothing(runs: list[dict[str, Any]], tables: dict[str
     for name, key in keys.items():
         df = tables[name]
         assert df.count() == df.select(*key).distinct().count(), f"{name} has duplicate {key}"
+
+
+def test_train_dag_registers_a_challenger_that_scores_once_promoted(
+    spark: Any, airflow_env: dict[str, str], runs: list[dict[str, Any]]
+) -> None:
+    """netqos_train (spark-submit) -> challenger; a person promotes it; the next ingest run's `score` task scores
+    the windows the earlier runs left unscored (there was no champion then)."""
+    from netqos.ml import registry
+    from netqos.settings import ModelSettings, Settings
+
+    assert runs[1]["states"]["score"] == "success" and "nothing scored" in runs[1]["log"]  # no champion yet
+    when = (datetime.now(UTC) + timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
+    trained: dict[str, Any] = dag_test.run_subprocess(airflow_env, REPO / "dags" / "netqos_train.py", when, 900)
+    assert trained["state"] == "success", trained["log"][-6000:]
+    assert "as 'challenger'" in trained["log"]
+
+    settings = Settings(models=ModelSettings(tracking_uri=airflow_env["NETQOS_MODELS__TRACKING_URI"]))
+    client = registry.client(settings)
+    challenger = registry.by_alias(client, settings.models.registered_name, registry.CHALLENGER)
+    assert challenger is not None
+    registry.promote(client, settings)
+
+    third = run_dag(airflow_env, when + timedelta(minutes=10))
+    assert third["state"] == "success", third["log"][-6000:]
+    assert f"v{challenger.version} scored" in third["log"]
+    db = Path(airflow_env["NETQOS_LAKE__WAREHOUSE_DIR"]) / "netqos.db"
+    anomalies = spark.read.format("delta").load(str(db / "anomalies"))
+    windows = spark.read.format("delta").load(str(db / "qos_windows")).where("window_s = 10 AND dimension = 'all'")
+    assert anomalies.count() > 0
+    assert {r.model_version for r in anomalies.select("model_version").distinct().collect()} == {challenger.version}
+    assert {r.scoring_run_id for r in anomalies.select("scoring_run_id").distinct().collect()} == {third["run_id"]}
+    # every closed window of every sensor (the latest one per sensor stays open), plus filled gaps
+    per_sensor = windows.groupBy("sensor_id").count().collect()
+    assert anomalies.count() >= sum(r["count"] - 1 for r in per_sensor)
