@@ -39,6 +39,11 @@ def register(sub: Any) -> None:
     rb.set_defaults(run=rollback)
     ls = m.add_parser("list", help="versions, aliases and key metrics of the registered model")
     ls.set_defaults(run=list_versions)
+    ev = m.add_parser("evaluate", help="compare the windows a model flagged in `anomalies` with lab labels")
+    ev.add_argument("--labels", type=Path, nargs="+", required=True, help="lab run folders (sensor = folder name)")
+    ev.add_argument("--version", help="model version (default: the champion)")
+    ev.add_argument("--warehouse", type=Path, help="warehouse dir (default: settings.lake.warehouse_dir)")
+    ev.set_defaults(run=evaluate_scored)
     sc = m.add_parser("score", help="score unscored qos_windows with the champion (jobs/spark/score_windows.py)")
     sc.add_argument("--warehouse", type=Path, help="warehouse dir (default: settings.lake.warehouse_dir)")
     sc.add_argument("--alias", default="champion")
@@ -111,6 +116,27 @@ def list_versions(args: argparse.Namespace) -> int:
         f1 = "-" if r["overall_f1"] is None else f"{r['overall_f1']:.3f}"
         table.add_row(r["version"], ", ".join(r["aliases"]), r["detector"], f1, r["run_id"])
     Console().print(table)
+    return 0
+
+
+def evaluate_scored(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from netqos.jobs.job_args import in_session
+    from netqos.ml.console import print_evaluation
+    from netqos.ml.judge import judge, scored_rows
+
+    settings = _settings(args)
+    sensors = [d.name for d in args.labels]
+    try:
+        rows, _ = in_session(settings, "netqos-models-evaluate",
+                             lambda s: scored_rows(s, settings, sensors, args.version))  # fmt: skip
+        evaluation, windows = judge(rows, args.labels)
+    except ValueError as exc:
+        print(f"netqos models evaluate: {exc}")
+        return 1
+    version = args.version or "champion"
+    print_evaluation(Console(), f"{settings.models.registered_name} {version}: {windows} scored windows", evaluation)
     return 0
 
 
