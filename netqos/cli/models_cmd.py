@@ -65,7 +65,7 @@ def train(args: argparse.Namespace) -> int:
     settings = _settings(args)
     return train_and_report(
         settings,
-        Console(),
+        Console(width=140),  # tables stay readable when piped to a log
         lab_runs=args.lab_runs,
         label_runs=args.labels,
         test_runs=args.test_runs.split(",") if args.test_runs else None,
@@ -136,7 +136,9 @@ def evaluate_scored(args: argparse.Namespace) -> int:
         print(f"netqos models evaluate: {exc}")
         return 1
     version = args.version or "champion"
-    print_evaluation(Console(), f"{settings.models.registered_name} {version}: {windows} scored windows", evaluation)
+    print_evaluation(
+        Console(width=140), f"{settings.models.registered_name} {version}: {windows} scored windows", evaluation
+    )
     return 0
 
 
