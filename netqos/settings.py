@@ -165,6 +165,7 @@ class ModelSettings(_Section):
     # this much on `promote_metric`, both scored on the challenger's evaluation set.
     promote_metric: str = "overall_f1"
     promote_margin: float = Field(default=0.02, ge=0.0)
+    auto_promote: bool = False  # apply that policy right after each training run (netqos_train included)
     # A sensor's latest window may still grow with the next batch of captures: score it only when asked.
     score_open_windows: bool = False
 

@@ -372,4 +372,12 @@ def train_and_report(
         console.print(
             f"logged runs {', '.join(result.run_ids.values())} to {where}; nothing registered", soft_wrap=True
         )
+    if result.registered and settings.models.auto_promote:
+        from netqos.ml.registry import RegistryError, configure, promote
+
+        try:
+            outcome = promote(configure(settings), settings, version=result.registered.version, policy=True)
+            console.print(f"auto-promotion: {outcome.reason}", soft_wrap=True)
+        except RegistryError as exc:
+            console.print(f"auto-promotion skipped: {exc}", soft_wrap=True)
     return 0
