@@ -27,6 +27,7 @@ for d in bag.dags.values():
     for t in d.tasks:
         tasks[t.task_id] = {"retries": t.retries, "type": type(t).__name__, "trigger_rule": str(t.trigger_rule),
                             "args": [str(a) for a in getattr(t, "application_args", None) or []],
+                            "application": str(getattr(t, "application", "")),
                             "env": {k: str(v) for k, v in (getattr(t, "env_vars", None) or {}).items()}}
     out["dags"][d.dag_id] = {"tags": sorted(d.tags), "doc": bool(d.doc_md), "owner": d.owner,
                              "max_active_runs": d.max_active_runs, "tasks": tasks}
@@ -86,3 +87,12 @@ def test_no_credentials_in_dag_files() -> None:
         text = path.read_text().lower()
         for word in ("password=", "secret_access_key=", "aws_secret", "minioadmin"):
             assert word not in text, f"{path.name} contains {word!r}"
+
+
+def test_scoring_and_training_are_spark_jobs_named_by_the_run(parsed: dict) -> None:
+    score = parsed["dags"]["netqos_ingest"]["tasks"]["score"]
+    assert score["type"] == "SparkSubmitOperator" and score["application"].endswith("jobs/spark/score_windows.py")
+    assert score["args"] == ["--run-id", "{{ run_id }}"]  # anomalies rows name the run that scored them
+    train = parsed["dags"]["netqos_train"]["tasks"]["train"]
+    assert train["type"] == "SparkSubmitOperator" and train["application"].endswith("jobs/spark/train_models.py")
+    assert "{{ params.labels }}" in train["args"]
