@@ -1,6 +1,12 @@
 """Train and judge the QoS anomaly models on traffic-lab runs (issue 6; no MLflow here).
 
-    sudo .venv/bin/python ml/train_lab.py [--runs DIR] [--out DIR] [--window 10]
+    sudo .venv/bin/python ml/train_lab.py [--set slots60|short] [--runs DIR] [--out DIR] [--window 10]
+    sudo .venv/bin/python ml/train_lab.py --runs /tmp/netqos-lab-runs10 --window 10 --out ~/.cache/netqos/ml-lab/w10
+
+Two run sets (RUN_SETS): "short" (the first lab runs: 150-180 s, spans of a few seconds; for 1-5 s windows) and
+"slots60" (600 s runs with 60 s impairment slots, `lab run --slot-seconds 60`: spans of 30-50 s, so 10 s windows
+are whole-impairment or whole-normal). The set defaults to slots60 for windows of 10 s or more, else short;
+--train/--test replace its run lists (specs scenario-seed:duration).
 
 Generates the lab runs that are missing (needs root; each takes its duration + ~5 s), builds the labelled
 window dataset, trains the IsolationForest baseline and the gradient-boosting detector on the train runs,
@@ -21,10 +27,10 @@ from typing import Any
 
 import numpy as np
 from rich.console import Console
-from rich.table import Table
 
+from netqos.ml.console import print_evaluation
 from netqos.ml.dataset import binary_target, build_dataset, feature_columns, time_split
-from netqos.ml.evaluate import Evaluation, evaluate, summary_rows
+from netqos.ml.evaluate import evaluate
 from netqos.ml.labels import NORMAL, LabRun
 from netqos.ml.models import Detector, GradientBoostingDetector, IsolationForestDetector, RobustKpiDetector
 from netqos.ml.plots import pr_curve, save, score_timeline
@@ -35,6 +41,7 @@ class RunSpec:
     scenario: str
     seed: int
     duration: int
+    slot_s: float | None = None  # `lab run --slot-seconds`
 
     @property
     def name(self) -> str:
@@ -50,6 +57,38 @@ TRAIN = (RunSpec("mixed", 1, 180), RunSpec("mixed", 2, 180), RunSpec("congestion
 TEST = (RunSpec("mixed", 11, 180), RunSpec("voip", 12, 150), RunSpec("outage", 13, 150),
         RunSpec("baseline", 14, 150))  # fmt: skip
 
+# 10 s windows: 600 s runs with one impairment per ~60 s slot (spans 30-50 s, normal traffic between). All train
+# runs were recorded before the test runs. Test: seeds never trained on, and "degraded" (congestion, loss and
+# outage only, busier traffic) is a scenario mix no train run has.
+TRAIN10 = (RunSpec("mixed", 1, 600, 60), RunSpec("mixed", 2, 600, 60), RunSpec("congestion", 3, 600, 60),
+           RunSpec("voip", 4, 600, 60), RunSpec("outage", 5, 600, 60), RunSpec("baseline", 7, 600, 60))  # fmt: skip
+TEST10 = (RunSpec("mixed", 11, 600, 60), RunSpec("degraded", 15, 600, 60), RunSpec("baseline", 14, 600, 60),
+          RunSpec("voip", 12, 600, 60), RunSpec("outage", 13, 600, 60),
+          RunSpec("degraded", 16, 600, 60))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RunSet:
+    train: tuple[RunSpec, ...]
+    test: tuple[RunSpec, ...]
+    root: Path  # default --runs
+    train_first: bool  # every train window precedes every test window (time_split checks it)
+
+
+RUN_SETS = {
+    "short": RunSet(TRAIN, TEST, Path("/tmp/netqos-lab-runs"), train_first=False),  # baseline-7 came later
+    "slots60": RunSet(TRAIN10, TEST10, Path("/tmp/netqos-lab-runs10"), train_first=True),
+}
+
+
+def parse_spec(text: str, slot_s: float | None) -> RunSpec:
+    """Parse "mixed-11:600" into RunSpec("mixed", 11, 600, slot_s)."""
+    name, _, duration = text.partition(":")
+    scenario, _, seed = name.rpartition("-")
+    if not scenario or not seed.isdigit() or not duration.isdigit():
+        raise argparse.ArgumentTypeError(f"run spec {text!r}: expected scenario-seed:duration, e.g. mixed-11:600")
+    return RunSpec(scenario, int(seed), int(duration), slot_s)
+
 
 def ensure_runs(root: Path, specs: tuple[RunSpec, ...]) -> list[Path]:
     """Run the lab for every spec without a finished run folder (one at a time: runs are real time)."""
@@ -60,41 +99,34 @@ def ensure_runs(root: Path, specs: tuple[RunSpec, ...]) -> list[Path]:
             print(f"lab run {spec.name} ({spec.duration} s) ...", file=sys.stderr)
             cmd = [sys.executable, "-m", "netqos", "lab", "run", "--scenario", spec.scenario, "--seed",
                    str(spec.seed), "--duration", str(spec.duration), "--out", str(d), "--no-progress"]  # fmt: skip
+            if spec.slot_s is not None:
+                cmd += ["--slot-seconds", str(spec.slot_s)]
             subprocess.run(cmd, check=True)
         dirs.append(d)
     return dirs
 
 
-def print_table(console: Console, title: str, ev: Evaluation) -> None:
-    table = Table(title=title)
-    cols = ("kind", "windows", "flagged", "precision", "recall", "F1", "P vs normal", "F1 vs normal", "spans det.",
-            "median delay")  # fmt: skip
-    for col in cols:
-        table.add_column(col, justify="left" if col == "kind" else "right")
-    for r in summary_rows(ev):
-        table.add_row(
-            r["kind"], str(r["windows"]), str(r["flagged"]), f"{r['precision']:.2f}", f"{r['recall']:.2f}",
-            f"{r['f1']:.2f}", f"{r['precision_vs_normal']:.2f}", f"{r['f1_vs_normal']:.2f}", r["spans"],
-            "-" if np.isnan(r["median_delay"]) else f"{r['median_delay']:.1f}",
-        )  # fmt: skip
-    console.print(table)
-    console.print(f"false alarms {ev.false_alarms}/{ev.normal_windows} normal windows; "
-                  f"{ev.ambiguous_windows} partly impaired windows not counted")  # fmt: skip
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runs", type=Path, default=Path("/tmp/netqos-lab-runs"), help="lab run folders")
+    ap.add_argument("--set", choices=sorted(RUN_SETS), help="run set (default: slots60 for --window >= 10)")
+    ap.add_argument("--runs", type=Path, help="lab run folders (default: the set's, e.g. /tmp/netqos-lab-runs10)")
     ap.add_argument("--out", type=Path, default=Path.home() / ".cache/netqos/ml-lab", help="plots, metrics.json")
     ap.add_argument("--window", type=int, default=10, help="window length in seconds (divides 3600)")
+    ap.add_argument("--train", nargs="+", metavar="SPEC", help="train runs instead of the set's (mixed-1:600 ...)")
+    ap.add_argument("--test", nargs="+", metavar="SPEC", help="test runs instead of the set's")
     args = ap.parse_args(argv)
+    run_set = RUN_SETS[args.set or ("slots60" if args.window >= 10 else "short")]
+    slot = run_set.train[0].slot_s
+    train_specs = tuple(parse_spec(t, slot) for t in args.train) if args.train else run_set.train
+    test_specs = tuple(parse_spec(t, slot) for t in args.test) if args.test else run_set.test
+    runs_root = args.runs or run_set.root
     console = Console(width=130)  # a fixed width keeps the table readable in logs and pipes
     t0 = time.monotonic()
-    train_dirs = ensure_runs(args.runs, TRAIN)
-    test_dirs = ensure_runs(args.runs, TEST)
+    train_dirs = ensure_runs(runs_root, train_specs)
+    test_dirs = ensure_runs(runs_root, test_specs)
     t_lab = time.monotonic()
     data = build_dataset([*train_dirs, *test_dirs], args.window)
-    train, test = time_split(data, test_runs=[s.name for s in TEST], train_first=False)
+    train, test = time_split(data, test_runs=[s.name for s in test_specs], train_first=run_set.train_first)
     if train["window_start_ns"].max() >= test["window_start_ns"].min():
         later = sorted(set(train.loc[train["window_start_ns"] >= test["window_start_ns"].min(), "run"]))
         console.print(f"note: train runs recorded after the first test run: {later} (independent lab runs)")
@@ -111,11 +143,11 @@ def main(argv: list[str] | None = None) -> int:
         RobustKpiDetector(feats).fit(train, y_train, clean=untouched, kinds=kinds),
     ]
     t_fit = time.monotonic()
-    console.print(f"dataset: {len(train)} train windows ({int(y_train.sum())} impaired) from {len(TRAIN)} runs, "
-                  f"{len(test)} test windows from {len(TEST)} runs, {len(feats)} features, "
+    console.print(f"dataset: {len(train)} train windows ({int(y_train.sum())} impaired) from {len(train_specs)} runs, "
+                  f"{len(test)} test windows from {len(test_specs)} runs, {len(feats)} features, "
                   f"{args.window} s windows")  # fmt: skip
-    report: dict[str, Any] = {"window_s": args.window, "train_runs": [s.name for s in TRAIN],
-                              "test_runs": [s.name for s in TEST], "features": feats, "models": {}}  # fmt: skip
+    report: dict[str, Any] = {"window_s": args.window, "train_runs": [s.name for s in train_specs],
+                              "test_runs": [s.name for s in test_specs], "features": feats, "models": {}}  # fmt: skip
     test_runs = [LabRun.load(d) for d in test_dirs]
     scores = {}
     figures = {}
@@ -123,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         s = model.score(test)
         scores[model.name] = s
         ev = evaluate(test, s >= model.threshold)
-        print_table(console, f"{model.name} on held-out runs (threshold {model.threshold:.3f})", ev)
+        print_evaluation(console, f"{model.name} on held-out runs (threshold {model.threshold:.3f})", ev)
         flagged = np.flatnonzero(s >= model.threshold)[:5]
         for i, top in zip(flagged, model.top_features(test.iloc[flagged]), strict=True):
             console.print(f"  {test['run'].iat[i]} t={(test['window_start_ns'].iat[i]) // 10**9} "

@@ -157,7 +157,7 @@ class ModelSettings(_Section):
     experiment: str = "netqos-qos-anomaly"
     window_s: int = Field(default=10, ge=1)  # which qos_windows length the models learn and score
     # Without labels the first one is registered; with labels the best on promote_metric. gradient_boosting
-    # needs labels; robust_kpi alarms at a robust z of 4 without them (IsolationForest cannot see a feature
+    # needs labels; robust_kpi alarms at a robust z of 3 (IsolationForest cannot see a feature
     # that never moved in training, e.g. retransmissions on a clean week).
     detectors: tuple[str, ...] = ("robust_kpi", "isolation_forest", "gradient_boosting")
     top_features: int = Field(default=3, ge=1, le=10)  # explanations stored per flagged window

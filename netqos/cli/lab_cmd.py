@@ -17,6 +17,9 @@ def register(sub: Any) -> None:
     r.add_argument("--duration", type=float, required=True, help="seconds of traffic")
     r.add_argument("--seed", type=int, default=0, help="schedule times, magnitudes and traffic timings")
     r.add_argument("--out", type=Path, required=True, help="output directory (captures/, labels.json, run.json)")
+    r.add_argument("--slot-seconds", type=float, dest="slot_s", metavar="S",
+                   help="one impairment per slot of about S seconds (span 50-85%% of it, normal traffic between); "
+                   "default: one scenario cycle per 60 s, short spans")  # fmt: skip
     r.add_argument("--prefix", help="namespace/device prefix, max 10 letters/digits (default nql<pid>)")
     r.add_argument("--rotate-seconds", type=int, default=30, help="new capture file every N seconds")
     r.add_argument("--backend", choices=["dumpcap", "tcpdump"], default="dumpcap", help="capture backend")
@@ -45,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         print("netqos lab run: needs root (network namespaces, tc, capture)", file=sys.stderr)
         return 2
     cfg = LabConfig(args.scenario, args.duration, args.seed, args.out, rotate_seconds=args.rotate_seconds,
-                    backend=args.backend)  # fmt: skip
+                    backend=args.backend, slot_s=args.slot_s)  # fmt: skip
     if args.prefix:
         cfg.prefix = args.prefix
     try:

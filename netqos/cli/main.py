@@ -21,8 +21,18 @@ from netqos.cli import (
     upload_cmd,
 )
 
-COMMANDS = (decode_cmd, demo_cmd, analyze_cmd, flows_cmd, capture_cmd, upload_cmd, status_cmd, airflow_cmd, lab_cmd,
-            models_cmd)
+COMMANDS = (
+    decode_cmd,
+    demo_cmd,
+    analyze_cmd,
+    flows_cmd,
+    capture_cmd,
+    upload_cmd,
+    status_cmd,
+    airflow_cmd,
+    lab_cmd,
+    models_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

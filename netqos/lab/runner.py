@@ -51,6 +51,7 @@ class LabConfig:
     prefix: str = field(default_factory=lambda: f"nql{os.getpid() % 100000}")
     rotate_seconds: int = 30
     backend: str = "dumpcap"
+    slot_s: float | None = None  # impairment slot length (schedule.make_schedule); None = the scenario's cycle
 
 
 @dataclass
@@ -147,7 +148,7 @@ class _Traffic:
 
 def run_lab(cfg: LabConfig, on_progress: Callable[[float, str], None] | None = None) -> LabResult:
     scenario = get_scenario(cfg.scenario)
-    spans = make_schedule(scenario, cfg.duration_s, cfg.seed)
+    spans = make_schedule(scenario, cfg.duration_s, cfg.seed, cfg.slot_s)
     out = cfg.out_dir
     for sub in ("logs", ".control"):
         (out / sub).mkdir(parents=True, exist_ok=True)
@@ -269,7 +270,8 @@ def _end_label(label: dict[str, Any], at_ns: int, run_start_ns: int, *, interrup
 def _run_record(cfg: LabConfig, topo: Topology, spans: list[Span], start_ns: int, end_ns: int,
                 captures: list[Path], outcome: str) -> dict[str, Any]:  # fmt: skip
     return {
-        "scenario": cfg.scenario, "seed": cfg.seed, "duration_s": cfg.duration_s, "outcome": outcome,
+        "scenario": cfg.scenario, "seed": cfg.seed, "duration_s": cfg.duration_s, "slot_s": cfg.slot_s,
+        "outcome": outcome,
         "start": stamp(start_ns), "start_ns": start_ns, "end": stamp(end_ns), "end_ns": end_ns,
         "topology": topo.describe(),
         "capture": {"netns": topo.ns["router"], "interface": topo.dev_router_s, "backend": cfg.backend,

@@ -46,6 +46,12 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario("voip", "loss, latency and jitter on the RTP-like stream", ("loss", "latency", "jitter", "loss")),
         Scenario("outage", "client link down/up plus a slow server", ("outage", "slow_server", "outage")),
+        Scenario(
+            "degraded",
+            "congestion, loss and outage only, under a busier mix (held-out scenario for the models)",
+            ("congestion", "loss", "outage"),
+            Traffic(bulk_mb=(0.8, 2.5), bulk_every_s=4.0, rr_think_s=0.3, dns_every_s=0.5),
+        ),
         Scenario("baseline", "no impairments: normal traffic only", ()),
     )
 }

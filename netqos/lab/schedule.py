@@ -2,7 +2,12 @@
 
 The usable time (after a warm-up, before a cool-down) is cut into equal slots, one span per slot; each span sits
 inside its slot with at least GAP_S clear on both sides, so spans never overlap or touch and the traffic has a
-clean "normal" stretch between them to compare against. Pure function of (scenario, duration, seed).
+clean "normal" stretch between them to compare against. Pure function of (scenario, duration, seed, slot_s).
+
+By default a run gets one cycle of the scenario's kinds per `cycle_s` and the slots are as long as that makes
+them (spans of a few seconds, at most MAX_SPAN_S). `slot_s` asks for slots of about that length instead (as
+many as fit, the cycle repeated as needed), for evaluating long windows: the spans then cover 50-85 % of a slot
+(up to SLOT_SPAN_MAX of it, no MAX_SPAN_S cap), with normal traffic between them.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ WARMUP_S = 4.0  # connections and the capture settle before the first impairment
 COOLDOWN_S = 3.0  # the last span ends before the traffic stops
 GAP_S = 0.5  # clear time on each side of a span inside its slot
 MIN_SLOT_S = 4.0  # below this a span would be too short to show in 1 s windows; such kinds are dropped
-MAX_SPAN_S = 20.0
+MAX_SPAN_S = 20.0  # cap without slot_s; with slot_s the cap is the slot's share below
+SLOT_SPAN_MIN, SLOT_SPAN_MAX = 0.5, 0.85  # a span's share of its slot (before the GAP_S margins)
 
 
 @dataclass(frozen=True)
@@ -48,24 +54,35 @@ def _params(kind: str, rng: random.Random) -> dict[str, Any]:
     raise ValueError(f"unknown impairment kind {kind!r}")
 
 
-def make_schedule(scenario: Scenario, duration_s: float, seed: int) -> list[Span]:
-    rng = random.Random(f"schedule:{scenario.name}:{seed}")
+def make_schedule(scenario: Scenario, duration_s: float, seed: int, slot_s: float | None = None) -> list[Span]:
+    if slot_s is not None and slot_s < MIN_SLOT_S:
+        raise ValueError(f"slot length {slot_s} s is below the minimum {MIN_SLOT_S} s")
+    # The default keeps the historic seed string, so runs without slot_s reproduce their old schedules.
+    tag = "" if slot_s is None else f":slot{slot_s:g}"
+    rng = random.Random(f"schedule:{scenario.name}:{seed}{tag}")
     usable = duration_s - WARMUP_S - COOLDOWN_S
     if not scenario.kinds or usable < MIN_SLOT_S:
         return []
-    cycles = max(1, int(duration_s // scenario.cycle_s))
+    if slot_s is None:
+        cycles = max(1, int(duration_s // scenario.cycle_s))
+        n_slots = max(1, int(usable // MIN_SLOT_S))
+        max_span = MAX_SPAN_S
+    else:
+        n_slots = max(1, round(usable / slot_s))
+        cycles = -(-n_slots // len(scenario.kinds))  # ceil: enough kinds for every slot
+        max_span = slot_s * SLOT_SPAN_MAX * 1.5  # only bounds a slot stretched by the rounding of n_slots
     kinds: list[str] = []
     for _ in range(cycles):
         cycle = list(scenario.kinds)
         rng.shuffle(cycle)  # seeds differ in the order too
         kinds += cycle
-    kinds = kinds[: max(1, int(usable // MIN_SLOT_S))]
+    kinds = kinds[:n_slots]
     slot = usable / len(kinds)
     spans = []
     for i, kind in enumerate(kinds):
         lo = WARMUP_S + i * slot + GAP_S
         room = slot - 2 * GAP_S
-        length = min(MAX_SPAN_S, room * rng.uniform(0.5, 0.85))
+        length = min(max_span, room * rng.uniform(SLOT_SPAN_MIN, SLOT_SPAN_MAX))
         start = lo + rng.uniform(0.0, room - length)
         spans.append(Span(kind, round(start, 3), round(start + length, 3), _params(kind, rng)))
     return spans

@@ -158,7 +158,7 @@ def fit(train: pd.DataFrame, detectors: Sequence[str]) -> list[Detector]:
             models.append(
                 RobustKpiDetector(feats).fit(t, y[labelled], clean=untouched[labelled], kinds=kinds[labelled])
             )
-        else:  # robust_kpi without labels: baselines of every window, alarm at a robust z of 4
+        else:  # robust_kpi without labels: baselines of every window, alarm at its fixed robust z
             models.append(RobustKpiDetector(feats).fit(train))
     return models
 

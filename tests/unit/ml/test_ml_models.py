@@ -64,3 +64,28 @@ def test_robust_kpi_flags_voip_loss_and_names_the_kpi() -> None:
     flags = model.flag(test)
     assert flags[12] and flags.sum() == 1
     assert model.top_features(test.iloc[[12]], k=1)[0][0][0] == "voip_pps"
+
+
+def test_robust_kpi_noise_floor_keeps_constant_kpis_from_exploding() -> None:
+    # VoIP at exactly 50 pps in almost every normal window: MAD 0, a tiny fallback scale. Without a floor, 49.9
+    # pps (one packet less in 10 s) would be a huge z-score.
+    train, y = _frame(120, 7, [10, 50, 90])
+    train["voip_pps"] = 50.0
+    train.loc[[20, 40, 60], "voip_pps"] = 49.9
+    kpis = {"tcp_retransmission_rate": 1, "rtt_p95_s": 1, "voip_pps": -1}
+    model = RobustKpiDetector(FEATURES, kpis, floors={"voip_pps": 2.0})
+    model.fit(train, y)
+    assert model.threshold == 3.0 and model.params()["z_threshold"] == 3.0
+    test, _ = _frame(8, 8, [])
+    test["voip_pps"] = [49.9, 30.0, *[50.0] * 6]  # a rounding wobble, a third of the stream lost, untouched
+    assert model.flag(test).tolist() == [False, True, *[False] * 6]
+    unfloored = RobustKpiDetector(FEATURES, kpis, floors={}).fit(train, y)
+    assert unfloored.score(test)[0] > 10 * model.score(test)[0]
+
+
+def test_robust_kpi_threshold_from_training_objective() -> None:
+    train, y = _frame(120, 9, [10, 50, 90])
+    kpis = {"tcp_retransmission_rate": 1, "rtt_p95_s": 1, "voip_pps": -1}
+    model = RobustKpiDetector(FEATURES, kpis, z_threshold=None).fit(train, y)
+    s = model.score(train)
+    assert s[y == 1].min() >= model.threshold > np.nanmax(s[y == 0])
