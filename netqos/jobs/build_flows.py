@@ -29,7 +29,16 @@ from pyspark.sql.types import StructType
 
 from netqos.jobs.job_args import add_run_id_arg, add_warehouse_arg, default_run_id, in_session, settings_from_args
 from netqos.jobs.sensor_ranges import date_of_ns, range_predicate
-from netqos.lake.tables import FEATURE_LEDGER, FLOWS, INGEST_LEDGER, PACKETS, TCP_ANALYSIS, TableSpec, ensure_tables
+from netqos.lake.tables import (
+    FEATURE_LEDGER,
+    FLOWS,
+    INGEST_LEDGER,
+    PACKETS,
+    TCP_ANALYSIS,
+    TableSpec,
+    ensure_tables,
+    merge_by_keys,
+)
 from netqos.settings import Settings
 from netqos.spark.arrow_udf import conform, grouped_arrow_udf
 from netqos.spark.schema import to_spark_schema
@@ -227,8 +236,6 @@ def load(
     spark: SparkSession, packets: DataFrame, flows: DataFrame, plan: FlowPlan, cfg: FeatureConfig, settings: Settings
 ) -> FlowReport:
     """Replace each sensor's rows from T0 on (one transaction per table), then record the files as featurized."""
-    from delta.tables import DeltaTable
-
     flows_table = FLOWS.qualified(settings)
     ensure_columns(spark, flows_table, plugin_fields(cfg, "flow"))
     packets.writeTo(TCP_ANALYSIS.qualified(settings)).overwrite(range_predicate(plan.start_ns, "ts_ns", "capture_date"))
@@ -237,14 +244,8 @@ def load(
     rows = [
         (f.sha256, f.sensor_id, f.first_ns, f.last_ns, plan.start_ns[f.sensor_id], now, None) for f in plan.new_files
     ]
-    source = spark.createDataFrame(rows, schema=FEATURE_LEDGER.schema)
-    (
-        DeltaTable.forName(spark, FEATURE_LEDGER.qualified(settings))
-        .alias("t")
-        .merge(source.alias("s"), "t.file_sha256 = s.file_sha256")
-        .whenMatchedUpdateAll()
-        .whenNotMatchedInsertAll()
-        .execute()
+    merge_by_keys(
+        spark, FEATURE_LEDGER, settings, spark.createDataFrame(rows, schema=FEATURE_LEDGER.schema), update=True
     )
     analysis = spark.table(TCP_ANALYSIS.qualified(settings)).where(range_predicate(plan.start_ns, "ts_ns"))
     written = spark.table(flows_table).where(range_predicate(plan.start_ns, "first_ts_ns"))

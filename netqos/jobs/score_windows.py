@@ -37,7 +37,7 @@ from pyspark.sql.types import (
 
 from netqos.jobs.job_args import add_run_id_arg, add_warehouse_arg, default_run_id, in_session, settings_from_args
 from netqos.jobs.sensor_ranges import date_of_ns
-from netqos.lake.tables import ANOMALIES, QOS_WINDOWS, TOP_FEATURE, ensure_tables
+from netqos.lake.tables import ANOMALIES, QOS_WINDOWS, TOP_FEATURE, ensure_tables, merge_by_keys
 from netqos.settings import Settings
 
 if TYPE_CHECKING:
@@ -244,8 +244,6 @@ def score_batches(
 
 
 def load(spark: SparkSession, scored: DataFrame, champion: Champion, settings: Settings, run_id: str) -> None:
-    from delta.tables import DeltaTable
-
     window_s = champion.model.window_s
     rows = scored.select(
         "sensor_id",
@@ -264,14 +262,7 @@ def load(spark: SparkSession, scored: DataFrame, champion: Champion, settings: S
         F.lit(run_id).alias("scoring_run_id"),
         date_of_ns("window_start_ns").alias("window_date"),
     )
-    keys = " AND ".join(f"t.{k} = s.{k}" for k in ANOMALIES.keys)
-    (
-        DeltaTable.forName(spark, ANOMALIES.qualified(settings))
-        .alias("t")
-        .merge(rows.alias("s"), keys)
-        .whenNotMatchedInsertAll()
-        .execute()
-    )
+    merge_by_keys(spark, ANOMALIES, settings, rows, update=False)
 
 
 def run(spark: SparkSession, settings: Settings, run_id: str | None = None, alias: str = "champion") -> ScoreReport:

@@ -11,7 +11,7 @@ from typing import Literal
 from pyspark.sql import Row, SparkSession
 from pyspark.sql import functions as F
 
-from netqos.lake.tables import INGEST_LEDGER
+from netqos.lake.tables import INGEST_LEDGER, merge_by_keys
 from netqos.settings import Settings
 
 LedgerStatus = Literal["ingested", "failed", "conflict", "quarantined"]
@@ -57,18 +57,7 @@ def read_entries(
 
 def upsert_entries(spark: SparkSession, settings: Settings, entries: Iterable[LedgerEntry]) -> None:
     """MERGE on (path, sha256): a rerun updates the row for that content instead of adding another."""
-    from delta.tables import DeltaTable
-
     rows = [dataclasses.astuple(e) for e in entries]
     if not rows:
         return
-    source = spark.createDataFrame(rows, schema=INGEST_LEDGER.schema)
-    on = " AND ".join(f"t.{k} = s.{k}" for k in INGEST_LEDGER.keys)
-    (
-        DeltaTable.forName(spark, INGEST_LEDGER.qualified(settings))
-        .alias("t")
-        .merge(source.alias("s"), on)
-        .whenMatchedUpdateAll()
-        .whenNotMatchedInsertAll()
-        .execute()
-    )
+    merge_by_keys(spark, INGEST_LEDGER, settings, spark.createDataFrame(rows, schema=INGEST_LEDGER.schema), update=True)

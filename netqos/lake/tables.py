@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pyarrow as pa
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import (
     ArrayType,
     BooleanType,
@@ -213,3 +213,15 @@ def ensure_tables(spark: SparkSession, settings: Settings, specs: tuple[TableSpe
         if spec.comment:
             builder = builder.comment(spec.comment)
         builder.execute()
+
+
+def merge_by_keys(spark: SparkSession, spec: TableSpec, settings: Settings, rows: DataFrame, *, update: bool) -> None:
+    """MERGE `rows` into the table on its keys: new keys are inserted; existing ones are replaced (`update`) or left
+    alone (insert-only, e.g. scores already written). Either way a rerun adds no duplicate."""
+    from delta.tables import DeltaTable
+
+    on = " AND ".join(f"t.{k} = s.{k}" for k in spec.keys)
+    merge = DeltaTable.forName(spark, spec.qualified(settings)).alias("t").merge(rows.alias("s"), on)
+    if update:
+        merge = merge.whenMatchedUpdateAll()
+    merge.whenNotMatchedInsertAll().execute()
