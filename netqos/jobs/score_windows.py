@@ -19,7 +19,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -121,16 +121,20 @@ def check_signature(model_name: str, inputs: dict[str, str], provided: dict[str,
         raise SignatureMismatch(model_name, missing, extra, mistyped)
 
 
-def extract(spark: SparkSession, settings: Settings, champion: Champion, window_s: int) -> DataFrame:
-    """The sensor's windows from ROLLING windows before its first window this version has not scored."""
-    from netqos.ml.dataset import ROLLING
+def extract(spark: SparkSession, settings: Settings, scored: DataFrame, window_s: int) -> DataFrame:
+    """The sensor's windows from ROLLING windows before its first window this version has not scored (`scored`:
+    scored_keys()). Service and deviation features derive from the BASE_FEATURES columns the table has."""
+    from netqos.ml.dataset import BASE_FEATURES, ROLLING
 
-    windows = (
-        spark.table(QOS_WINDOWS.qualified(settings))
-        .where((F.col("window_s") == window_s) & F.col("dimension").isin("all", "service"))
-        .select("sensor_id", "window_s", "window_start_ns", "dimension", "class", *_source_columns(champion))
+    table = spark.table(QOS_WINDOWS.qualified(settings))
+    windows = table.where((F.col("window_s") == window_s) & F.col("dimension").isin("all", "service")).select(
+        "sensor_id",
+        "window_s",
+        "window_start_ns",
+        "dimension",
+        "class",
+        *(c for c in BASE_FEATURES if c in table.columns),
     )
-    scored = scored_keys(spark, settings, champion, window_s)
     first = (
         windows.where(F.col("dimension") == "all")
         .select("sensor_id", "window_start_ns")
@@ -155,12 +159,6 @@ def scored_keys(spark: SparkSession, settings: Settings, champion: Champion, win
     )
 
 
-def _source_columns(champion: Champion) -> list[str]:
-    from netqos.ml.dataset import BASE_FEATURES
-
-    return list(BASE_FEATURES)  # service and deviation features are derived from these
-
-
 def feature_schema(features: Sequence[str]) -> StructType:
     return StructType(
         [
@@ -176,6 +174,7 @@ def feature_schema(features: Sequence[str]) -> StructType:
 def sensor_features(pdf: pd.DataFrame, window_s: int, features: list[str]) -> pd.DataFrame:
     """One sensor's context windows -> model input rows from its first unscored window on."""
     import numpy as np
+    import pandas as pd
 
     from netqos.ml.dataset import window_features, window_grid
 
@@ -191,13 +190,7 @@ def sensor_features(pdf: pd.DataFrame, window_s: int, features: list[str]) -> pd
     }
     for c in features:
         out[c] = f[c].astype(float) if c in f else np.nan
-    return pd_frame(out)
-
-
-def pd_frame(columns: dict[str, Any]) -> pd.DataFrame:
-    import pandas as pd
-
-    return pd.DataFrame(columns)
+    return pd.DataFrame(out)
 
 
 OUTPUT_SCHEMA = StructType(
@@ -276,7 +269,7 @@ def run(spark: SparkSession, settings: Settings, run_id: str | None = None, alia
     check_signature(f"{champion.ref.name} v{champion.ref.version}", champion.inputs, provided)
     window_s = champion.model.window_s
     scored = scored_keys(spark, settings, champion, window_s)
-    out = transform(extract(spark, settings, champion, window_s), champion, settings, scored)
+    out = transform(extract(spark, settings, scored, window_s), champion, settings, scored)
     out = out.localCheckpoint()  # scored once: the counts below and the MERGE read the same rows
     counts = out.agg(F.count("*").alias("n"), F.sum(F.col("is_anomaly").cast("int")).alias("flagged")).first()
     n, flagged = (int(counts["n"] or 0), int(counts["flagged"] or 0)) if counts else (0, 0)
