@@ -54,6 +54,21 @@ class LakeSettings(_Section):
     database: str = "netqos"
 
 
+class ReportSettings(_Section):
+    """The nightly QoS report (netqos.report, docs/reports.md)."""
+
+    # Local home of the reports (one folder per day + index.html); None = <warehouse>/../reports.
+    reports_dir: Path | None = None
+    # Also uploaded to s3://<bucket>/<day>/ when set (the local stack and deployments set it); None = local only.
+    bucket: str | None = None
+    top_n: int = Field(default=10, ge=1, le=100)  # rows in the top talkers / flows / anomalies tables
+    baseline_days: int = Field(default=7, ge=1, le=90)  # the "usual" column beside each KPI
+
+
+class AlertSettings(_Section):
+    """Alert rules and notifiers (netqos.alerts, docs/alerts.md)."""
+
+
 class S3Settings(_Section):
     endpoint_url: str | None = None
     region: str = "us-east-1"
@@ -189,6 +204,8 @@ class Settings(BaseSettings):
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     quality: QualitySettings = Field(default_factory=QualitySettings)
     models: ModelSettings = Field(default_factory=ModelSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -10,13 +10,17 @@ from collections.abc import Sequence
 from netqos import __version__
 from netqos.cli import (
     airflow_cmd,
+    alerts_cmd,
     analyze_cmd,
     capture_cmd,
     decode_cmd,
     demo_cmd,
     flows_cmd,
+    inspect_cmd,
     lab_cmd,
     models_cmd,
+    report_cmd,
+    sql_cmd,
     status_cmd,
     upload_cmd,
 )
@@ -32,6 +36,10 @@ COMMANDS = (
     airflow_cmd,
     lab_cmd,
     models_cmd,
+    report_cmd,
+    alerts_cmd,
+    sql_cmd,
+    inspect_cmd,
 )
 
 
