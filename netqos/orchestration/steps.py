@@ -35,9 +35,3 @@ def check_quality(run_id: str) -> str:
         raise AirflowFailException(f"{summary}\nfailed expectations:\n{details}")
     log.info(summary)
     return summary
-
-
-def nightly_report(day: str) -> str:
-    message = f"the nightly report is not implemented yet (issue 7); would report {day}"
-    log.info(message)
-    return message
