@@ -20,6 +20,11 @@ window not yet scored by the champion, so the next run scores the clean windows 
 
 `score` (jobs/spark/score_windows.py): the MLflow model with alias `champion` scores those windows into
 `anomalies` (idempotent per window and model version). Without a champion it logs so and succeeds.
+
+`alerts` (jobs/spark/alerts.py, docs/alerts.md): the KPI rules of `[alerts]` and the model's anomalies over the
+last day of windows raise alerts, deduplicated per episode and rate limited, into the `alerts` table and to the
+notifiers: a chat webhook (URL = password of connection `netqos_alerts_webhook`) and e-mail through Airflow's
+SmtpNotifier (connection `[alerts] smtp_conn_id`, recipients `[alerts] email_to`).
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from datetime import timedelta
 from airflow.sdk import dag, task
 
 from netqos.orchestration.defaults import DEFAULT_ARGS, START_DATE, table_asset
-from netqos.orchestration.spark_tasks import spark_job
+from netqos.orchestration.spark_tasks import alert_env, spark_job
+from netqos.settings import Settings
 
 
 @dag(
@@ -60,8 +66,18 @@ def netqos_ingest() -> None:
 
     checked = validate()
     score = spark_job("score", "score_windows", ["--run-id", "{{ run_id }}"], outlets=["anomalies"])
+    # A day of windows back from the interval: files land late and a red run skips this task; the alerts table
+    # dedups, so windows seen again raise nothing twice.
+    alerts = spark_job(
+        "alerts",
+        "alerts",
+        ["--since", "{{ (data_interval_start - macros.timedelta(days=1)).isoformat() }}", "--run-id", "{{ run_id }}"],
+        inlets=["qos_windows", "anomalies"],
+        outlets=["alerts"],
+        env=alert_env(Settings().alerts.smtp_conn_id),
+    )
 
-    ingest >> checked >> score
+    ingest >> checked >> score >> alerts
 
 
 netqos_ingest()

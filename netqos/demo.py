@@ -63,6 +63,7 @@ def run_demo(settings: Settings, spark: SparkSession | None = None) -> int:
         summary = ingest_samples(session, settings, started=started)
         print_summary(summary)
         print_models(models_demo(session, settings))
+        print(report_demo(session, settings))
     finally:
         if spark is None:
             session.stop()
@@ -110,6 +111,18 @@ def models_demo(spark: SparkSession, settings: Settings) -> ModelsDemo:
         f"FROM {ANOMALIES.qualified(settings)} WHERE is_anomaly ORDER BY score DESC LIMIT 5"
     ).collect()
     return ModelsDemo("; ".join(notes), [tuple(r) for r in top])
+
+
+def report_demo(spark: SparkSession, settings: Settings) -> str:
+    """The nightly report of the busiest sample day (the samples are short captures of many different days)."""
+    from netqos.jobs import nightly_report
+    from netqos.report.collect import busiest_day
+
+    day = busiest_day(spark, settings)
+    if day is None:
+        return "report: no windows to report"
+    data, published = nightly_report.run(spark, settings, day)
+    return f"{nightly_report.describe(data, published)}\nopen it in a browser: {published.html.as_uri()}"
 
 
 def ingest_samples(spark: SparkSession, settings: Settings, *, started: float | None = None) -> DemoSummary:

@@ -196,7 +196,60 @@ ANOMALIES = TableSpec(
     comment="Every window a champion model scored, with its score and, when flagged, why (docs/models.md).",
 )
 
-ALL_TABLES = (PACKETS, INGEST_LEDGER, TCP_ANALYSIS, FLOWS, QOS_WINDOWS, FEATURE_LEDGER, ANOMALIES)
+ALERTS = TableSpec(
+    name="alerts",
+    schema=StructType(
+        [
+            _col(
+                "alert_id",
+                StringType(),
+                "sha256 of source, rule, sensor, window_s, dimension, class, episode start, kind, seq",
+            ),
+            _col(
+                "source", StringType(), "rule (a KPI threshold rule of settings.alerts) | anomaly (the anomalies table)"
+            ),
+            _col("rule", StringType(), "rule name; model_anomaly for anomaly alerts"),
+            _col(
+                "kind",
+                StringType(),
+                "firing (episode reached for_windows) | repeat (still firing after the dedup window) | resolved",
+            ),
+            _col("seq", IntegerType(), "0 for firing, 1.. for each repeat, -1 for resolved"),
+            _col("severity", StringType(), "info | warning | critical"),
+            _col("sensor_id", StringType(), "sensor of the windows"),
+            _col("window_s", IntegerType(), "window length in seconds"),
+            _col("dimension", StringType(), "qos_windows.dimension of the windows (all for anomalies)"),
+            _col("class", StringType(), "qos_windows.class of the windows (all for anomalies)"),
+            _col("kpi", StringType(), "qos_windows column the rule tests; score for anomalies"),
+            _col("operator", StringType(), "> or <"),
+            _col("threshold", DoubleType(), "the rule's threshold (anomalies: the score threshold applied)"),
+            _col("value", DoubleType(), "the KPI (or score) in the window that triggered this row"),
+            _col("peak_value", DoubleType(), "worst value of the episode up to that window"),
+            _col("episode_start", TimestampType(), "first firing window of the episode (UTC)"),
+            _col("episode_start_ns", LongType(), "the same in ns since the epoch"),
+            _col("window_start", TimestampType(), "window that triggered this row (UTC)"),
+            _col("window_start_ns", LongType(), "the same in ns since the epoch"),
+            _col("last_window_ns", LongType(), "last firing window of the episode the writing run saw"),
+            _col("windows", IntegerType(), "firing windows of the episode up to window_start"),
+            _col("model_name", StringType(), "anomaly alerts: the model that scored the window"),
+            _col("model_version", StringType(), "anomaly alerts: its version"),
+            _col("top_features", ArrayType(TOP_FEATURE), "anomaly alerts: the features that drove the score"),
+            _col("message", StringType(), "the text sent to the notifiers"),
+            _col("status", StringType(), "sent | deduplicated | rate_limited | failed | logged (no notifier set)"),
+            _col("notifiers", ArrayType(StringType()), "notifiers that delivered it (webhook, email)"),
+            _col("error", StringType(), "why a notifier failed (never contains the webhook URL); null otherwise"),
+            _col("attempts", IntegerType(), "delivery attempts across runs (a failed row is retried by later runs)"),
+            _col("created_at", TimestampType(), "when the row was first written"),
+            _col("notified_at", TimestampType(), "when it was delivered; null unless sent"),
+            _col("run_id", StringType(), "evaluation run that wrote the row (the DAG's run_id)"),
+            _col("alert_date", DateType(), "UTC date of window_start"),
+        ]
+    ),
+    keys=("alert_id",),
+    comment="One row per alert notification decision: firing, repeat, resolved (docs/alerts.md).",
+)
+
+ALL_TABLES = (PACKETS, INGEST_LEDGER, TCP_ANALYSIS, FLOWS, QOS_WINDOWS, FEATURE_LEDGER, ANOMALIES, ALERTS)
 
 
 def ensure_tables(spark: SparkSession, settings: Settings, specs: tuple[TableSpec, ...] = ALL_TABLES) -> None:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from netqos.orchestration.defaults import S3_CONN_ID, SPARK_CONN_ID, table_asset
 
+WEBHOOK_CONN_ID = "netqos_alerts_webhook"
 REPO = Path(__file__).resolve().parents[2]
 JOBS = REPO / "jobs" / "spark"
 
@@ -30,10 +31,29 @@ S3_ENV = {
 }
 
 
+def alert_env(smtp_conn_id: str) -> dict[str, str]:
+    """Alert notifier secrets from Airflow connections, rendered at run time (Airflow masks them in logs): the
+    webhook URL is the password of connection `netqos_alerts_webhook`; the SMTP connection reaches the driver as
+    AIRFLOW_CONN_<ID> (spark-submit runs outside the task, where only environment connections resolve).
+    A missing connection renders empty: that notifier is off."""
+    return {
+        "NETQOS_ALERTS__WEBHOOK_URL": "{% set c = conn.get('" + WEBHOOK_CONN_ID + "') %}{{ c.password if c else '' }}",
+        f"AIRFLOW_CONN_{smtp_conn_id.upper()}": "{% set c = conn.get('" + smtp_conn_id + "') %}"
+        "{{ c.get_uri() if c else '' }}",
+    }
+
+
 def spark_job(
-    task_id: str, job: str, args: Sequence[str] = (), *, outlets: Sequence[str] = (), inlets: Sequence[str] = ()
+    task_id: str,
+    job: str,
+    args: Sequence[str] = (),
+    *,
+    outlets: Sequence[str] = (),
+    inlets: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
 ) -> Any:
-    """A SparkSubmitOperator for jobs/spark/<job>.py; `outlets`/`inlets`: the tables it updates/reads (as Assets)."""
+    """A SparkSubmitOperator for jobs/spark/<job>.py; `outlets`/`inlets`: the tables it updates/reads (as Assets);
+    `env`: more (templated) environment for spark-submit, on top of the worker's own and the S3 connection's."""
     from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
     from netqos.jars import JarsMissingError, spark_jars
@@ -60,7 +80,7 @@ def spark_job(
             "spark.sql.session.timeZone": "UTC",
             "spark.driver.extraJavaOptions": driver_java_options(settings),
         },
-        env_vars={**S3_ENV, "PYSPARK_PYTHON": sys.executable, "PATH": os.environ.get("PATH", "")},
+        env_vars={**S3_ENV, **(env or {}), "PYSPARK_PYTHON": sys.executable, "PATH": os.environ.get("PATH", "")},
         outlets=[table_asset(t) for t in outlets],
         inlets=[table_asset(t) for t in inlets],
     )

@@ -284,18 +284,14 @@ def _describe_flows(ranked: Any) -> str | None:
 
 
 def _alerts(spark: SparkSession, q: _Day, present: set[str]) -> pd.DataFrame:
+    """The day's alert rows (table `alerts`, docs/alerts.md): what fired, how bad, and whether it was sent."""
     if ALERTS_TABLE not in present:
         return pd.DataFrame()
-    df = spark.table(f"{q.db}.{ALERTS_TABLE}")
-    time_col = next((c for c in ("window_start", "started_at", "first_seen", "raised_at") if c in df.columns), None)
-    if time_col is None:
-        return pd.DataFrame()
-    df = df.where(f"to_date({time_col}) = {q.lit(q.day)}")
-    if q.sensors and "sensor_id" in df.columns:
-        df = df.where(f"sensor_id IN ({_quote(q.sensors)})")
-    wanted = [c for c in ("severity", "rule", "sensor_id", "class", time_col, "value", "threshold", "status", "message")
-              if c in df.columns]  # fmt: skip
-    return df.select(*wanted).orderBy(time_col).toPandas()
+    return spark.sql(
+        "SELECT window_start, severity, rule, kind, sensor_id, class AS traffic_class, kpi, round(value, 6) AS value, threshold, "
+        f"status, message FROM {q.db}.{ALERTS_TABLE} WHERE {q.where('alert_date')} "
+        "ORDER BY window_start, rule, sensor_id"
+    ).toPandas()
 
 
 def _models(timeline: pd.DataFrame) -> list[ModelInfo]:

@@ -94,6 +94,7 @@ def test_first_run_quarantines_the_corrupted_file_and_lets_the_clean_ones_throug
         "ingest": "success",  # parse → build_flows → qos_windows in one Spark session
         "validate": "failed",  # explicit: the batch had a bad file
         "score": "upstream_failed",  # a person looks first; the next run scores the clean windows
+        "alerts": "upstream_failed",  # the next run's alerts look a day back: nothing is missed
     }, first["log"][-6000:]
     assert first["state"] == "failed"
     assert "wire_len" in first["log"]  # the failed expectation is in the task log
@@ -172,6 +173,12 @@ def test_train_dag_registers_a_challenger_that_scores_once_promoted(
     anomalies = spark.read.format("delta").load(str(db / "anomalies"))
     windows = spark.read.format("delta").load(str(db / "qos_windows")).where("window_s = 10 AND dimension = 'all'")
     assert anomalies.count() > 0
+    # the alerts task ran on those windows (no notifier configured here: alerts are only logged and recorded)
+    assert third["states"]["alerts"] == "success"
+    assert (
+        spark.read.format("delta").load(str(db / "alerts")).where("status NOT IN ('logged', 'deduplicated')").count()
+        == 0
+    )
     assert {r.model_version for r in anomalies.select("model_version").distinct().collect()} == {challenger.version}
     assert {r.scoring_run_id for r in anomalies.select("scoring_run_id").distinct().collect()} == {third["run_id"]}
     # every closed window of every sensor (the latest one per sensor stays open), plus filled gaps

@@ -46,3 +46,7 @@ def test_demo_ingests_and_summarizes(spark, settings, pcaps, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "packets per protocol" in out and "zeek-ftp-ipv6.pcap" in out and "icmp" in out
     assert "top flows by bytes" in out and "QoS per service class" in out
+    # the report of the busiest sample day (zeek-ftp-ipv6: 136 packets on 2012-02-15)
+    assert "report 2012-02-15: partial" in out
+    html = demo_settings.lake.warehouse_dir.parent / "reports" / "2012-02-15" / "report.html"
+    assert html.is_file() and html.as_uri() in out

@@ -69,7 +69,7 @@ def test_parsing_imports_nothing_heavy(parsed: dict) -> None:
 
 def test_ingest_is_bounded_by_its_data_interval_and_takes_s3_from_the_connection(parsed: dict) -> None:
     tasks = parsed["dags"]["netqos_ingest"]["tasks"]
-    assert list(tasks) == ["ingest", "validate", "score"]
+    assert list(tasks) == ["ingest", "validate", "score", "alerts"]
     # Quarantine rows and quality records are named by the run.
     assert "--run-id" in tasks["ingest"]["args"] and "{{ run_id }}" in tasks["ingest"]["args"]
     # A failed validation holds back scoring (and so fails the run: score is the leaf).
@@ -96,3 +96,27 @@ def test_scoring_and_training_are_spark_jobs_named_by_the_run(parsed: dict) -> N
     train = parsed["dags"]["netqos_train"]["tasks"]["train"]
     assert train["type"] == "SparkSubmitOperator" and train["application"].endswith("jobs/spark/train_models.py")
     assert "{{ params.labels }}" in train["args"]
+
+
+def test_the_nightly_report_reports_the_day_before_the_run(parsed: dict) -> None:
+    import jinja2
+    from airflow.sdk.execution_time import macros
+
+    report = parsed["dags"]["netqos_nightly_report"]["tasks"]["report"]
+    assert report["type"] == "SparkSubmitOperator" and report["application"].endswith("jobs/spark/nightly_report.py")
+    args = report["args"]
+    day = args[args.index("--date") + 1]
+    # the cron run of 2026-11-28 01:30 (ds = its logical date) reports 2026-11-27; a `day` param overrides that
+    render = jinja2.Template(day).render
+    assert render(ds="2026-11-28", macros=macros, params={"day": ""}) == "2026-11-27"
+    assert render(ds="2026-11-28", macros=macros, params={"day": "2026-10-01"}) == "2026-10-01"
+
+
+def test_alerts_follow_scoring_and_take_notifier_secrets_from_connections(parsed: dict) -> None:
+    tasks = parsed["dags"]["netqos_ingest"]["tasks"]
+    alerts = tasks["alerts"]
+    assert alerts["type"] == "SparkSubmitOperator" and alerts["application"].endswith("jobs/spark/alerts.py")
+    assert "--since" in alerts["args"] and "{{ run_id }}" in alerts["args"]
+    # secrets are templates on connections (rendered at run time, masked in logs), never literal values
+    assert "conn.get('netqos_alerts_webhook')" in alerts["env"]["NETQOS_ALERTS__WEBHOOK_URL"]
+    assert "conn.get('smtp_default')" in alerts["env"]["AIRFLOW_CONN_SMTP_DEFAULT"]

@@ -99,6 +99,12 @@ def _data(with_traffic: bool = True, minutes: int = 90, now: datetime | None = N
             }
         ),
     }
+    if with_traffic:
+        tables["alerts"] = pd.DataFrame(
+            {"window_start": [starts[5]], "severity": ["critical"], "rule": ["rtt_p95_high"], "kind": ["firing"],
+             "sensor_id": ["edge-1"], "traffic_class": ["voip"], "kpi": ["rtt_p95_s"], "value": [0.31],
+             "threshold": [0.2], "status": ["sent"], "message": ["RTT p95 310 ms > 200 ms on edge-1/voip"]}
+        )  # fmt: skip
     cov = coverage(volume["window_start"], day_ended=True)
     return ReportData(
         day=DAY,
@@ -129,6 +135,7 @@ def test_partial_day_says_so_and_numbers_agree_between_html_json_csv() -> None:
     # self-contained: charts are data URIs, nothing is fetched from elsewhere
     assert 'src="data:image/png;base64,' in html and "http://" not in html and "https://" not in html
     assert "quarantined" in html and "expect_column_values_to_be_between" in html
+    assert doc["totals"]["alerts"] == 1 and "rtt_p95_high" in html and "voip" in html
 
 
 def test_empty_day_renders_and_says_so() -> None:
