@@ -1,4 +1,4 @@
-"""The extra Spark jars (Delta Lake, hadoop-aws) that `make jars` caches outside the repo.
+"""The extra Spark jars (Delta Lake, hadoop-aws, the PostgreSQL JDBC driver) that `make jars` caches outside the repo.
 
 `infra/jars/pom.xml` decides what is in the folder; this module only lists it for `spark.jars`.
 """
@@ -10,6 +10,8 @@ from pathlib import Path
 DELTA_JAR_GLOB = "delta-spark_*.jar"
 # The S3A filesystem and what it needs; the AWS SDK bundle alone is ~680 MB.
 AWS_JAR_PREFIXES = ("hadoop-aws-", "bundle-", "analyticsaccelerator-s3-", "wildfly-openssl-")
+# The driver of a PostgreSQL-backed Hive metastore (Settings.lake.metastore_url); pyspark/jars has none.
+POSTGRESQL_JAR_GLOB = "postgresql-*.jar"
 
 
 class JarsMissingError(FileNotFoundError):
@@ -36,3 +38,15 @@ def spark_jars(jars_dir: Path, *, with_aws: bool = True) -> list[Path]:
     if not with_aws:
         jars = [j for j in jars if not j.name.startswith(AWS_JAR_PREFIXES)]
     return jars
+
+
+def require_postgresql_driver(jars_dir: Path) -> Path:
+    """The PostgreSQL JDBC driver jar in `jars_dir`; raises `JarsMissingError` when `make jars` predates it."""
+    jars_dir = jars_dir.expanduser()
+    found = sorted(jars_dir.glob(POSTGRESQL_JAR_GLOB))
+    if not found:
+        raise JarsMissingError(
+            f"PostgreSQL JDBC driver ({POSTGRESQL_JAR_GLOB}) not found in {jars_dir}, needed by lake.metastore_url: "
+            "run `make jars`."
+        )
+    return found[-1]

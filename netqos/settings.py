@@ -50,8 +50,29 @@ class SparkSettings(_Section):
 
 
 class LakeSettings(_Section):
+    """The Delta warehouse and the Hive metastore that names its tables (docs/tables.md, docs/queries.md)."""
+
     warehouse_dir: Path = Field(default_factory=lambda: PROJECT_ROOT / "warehouse")
     database: str = "netqos"
+    # JDBC URL of a PostgreSQL-backed Hive metastore (jdbc:postgresql://host:5432/db) that several Spark processes
+    # share (jobs, `netqos sql`, the Thrift server); None = embedded Derby in metastore_db/ beside the warehouse,
+    # which one Spark process at a time can open.
+    metastore_url: str | None = None
+    metastore_user: str | None = None
+    metastore_password: SecretStr | None = None  # NETQOS_LAKE__METASTORE_PASSWORD only: never in a file or a log
+    thrift_port: int = Field(default=10000, ge=1, le=65535)  # `netqos sql --thrift start` (JDBC on 127.0.0.1)
+
+    @model_validator(mode="after")
+    def _metastore(self) -> LakeSettings:
+        url = self.metastore_url
+        if url is not None and not url.startswith("jdbc:postgresql://"):
+            raise ValueError(
+                f"lake.metastore_url {url!r} must be a PostgreSQL JDBC URL, jdbc:postgresql://HOST:PORT/DATABASE "
+                "(unset it for the embedded Derby metastore)"
+            )
+        if url is not None and "password=" in url.lower():
+            raise ValueError("lake.metastore_url must not hold the password: set NETQOS_LAKE__METASTORE_PASSWORD")
+        return self
 
 
 class ReportSettings(_Section):
@@ -65,8 +86,105 @@ class ReportSettings(_Section):
     baseline_days: int = Field(default=7, ge=1, le=90)  # the "usual" column beside each KPI
 
 
+Severity = Literal["info", "warning", "critical"]
+# The numeric qos_windows columns a rule may test (docs/schema/qos_windows.md; a unit test keeps it equal to
+# netqos.features.schema.WINDOW_SCHEMA, which is too heavy to import here).
+QOS_WINDOW_KPIS = frozenset((
+    "packets", "bytes", "bps", "pps", "active_flows", "new_flows", "tcp_segments", "tcp_retransmissions",
+    "tcp_retransmission_rate", "tcp_out_of_order", "tcp_out_of_order_rate", "tcp_lost_segments", "tcp_dup_acks",
+    "tcp_zero_window", "tcp_resets", "rtt_samples", "rtt_p50_s", "rtt_p95_s", "rtt_p99_s", "jitter_samples",
+    "jitter_p95_s", "icmp_unreachable", "icmp_unreachable_rate", "icmp_time_exceeded", "icmp_time_exceeded_rate",
+    "wlan_frames", "wlan_retry_rate", "wlan_signal_mean_dbm", "wlan_signal_min_dbm",
+))  # fmt: skip
+
+
+class AlertRule(_Section):
+    """A threshold on one qos_windows KPI column: fires after `for_windows` consecutive windows beyond it."""
+
+    name: str = Field(pattern=r"^[a-z0-9_]+$")
+    kpi: str  # a numeric qos_windows column (checked against netqos.features.schema.WINDOW_SCHEMA)
+    operator: Literal[">", "<"] = ">"
+    threshold: float
+    window_s: Literal[10, 60] = 60
+    dimension: Literal["all", "service", "dscp"] = "all"
+    # a class of that dimension ("all" with dimension all); "*" = every class of the dimension, each on its own
+    class_: str = Field(default="all", alias="class")
+    for_windows: int = Field(default=3, ge=1, le=1000)  # consecutive firing windows before the alert fires
+    severity: Severity = "warning"
+    # windows with fewer packets than this are ignored (a rate over 3 packets says little)
+    min_packets: int = Field(default=0, ge=0)
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _kpi(self) -> AlertRule:
+        if self.kpi not in QOS_WINDOW_KPIS:
+            raise ValueError(
+                f"alert rule {self.name!r}: kpi {self.kpi!r} is not a numeric qos_windows column "
+                f"(one of: {', '.join(sorted(QOS_WINDOW_KPIS))})"
+            )
+        if self.dimension == "all" and self.class_ not in ("all", "*"):
+            raise ValueError(f"alert rule {self.name!r}: dimension 'all' has only class 'all'")
+        return self
+
+
+def _default_rules() -> list[AlertRule]:
+    r = AlertRule.model_validate
+    return [
+        # 60 s windows, 3 in a row: a condition that lasted 3 minutes, not one bad burst.
+        r({"name": "rtt_p95_high", "kpi": "rtt_p95_s", "threshold": 0.150, "min_packets": 50}),
+        r({"name": "rtt_p95_critical", "kpi": "rtt_p95_s", "threshold": 0.400, "severity": "critical",
+           "min_packets": 50}),
+        r({"name": "tcp_retransmissions_high", "kpi": "tcp_retransmission_rate", "threshold": 0.03,
+           "min_packets": 100}),
+        r({"name": "tcp_retransmissions_critical", "kpi": "tcp_retransmission_rate", "threshold": 0.10,
+           "severity": "critical", "min_packets": 100}),
+        r({"name": "voice_jitter_high", "kpi": "jitter_p95_s", "threshold": 0.030, "dimension": "dscp",
+           "class": "ef", "min_packets": 50}),
+        r({"name": "wlan_retries_high", "kpi": "wlan_retry_rate", "threshold": 0.20, "min_packets": 100}),
+        r({"name": "icmp_unreachable_high", "kpi": "icmp_unreachable_rate", "threshold": 0.05, "min_packets": 100}),
+    ]  # fmt: skip
+
+
 class AlertSettings(_Section):
     """Alert rules and notifiers (netqos.alerts, docs/alerts.md)."""
+
+    rules: list[AlertRule] = Field(default_factory=_default_rules)
+    # Model anomalies (table `anomalies`): a window alerts when score > anomaly_score_threshold (None = the
+    # model's own threshold, i.e. is_anomaly); for_windows consecutive flagged windows make an episode fire.
+    anomalies: bool = True
+    anomaly_score_threshold: float | None = None
+    anomaly_for_windows: int = Field(default=2, ge=1)
+    anomaly_severity: Severity = "warning"
+    # Episodes: a firing episode is notified once, again every dedup_window_s (data time) while it still fires,
+    # and once when it resolves (notify_resolved).
+    dedup_window_s: int = Field(default=3600, ge=60)
+    notify_resolved: bool = True
+    # Windows read before --since so an episode already firing is recognised as the same episode.
+    lookback_s: int = Field(default=6 * 3600, ge=600)
+    # At most this many notifications per rolling hour (all notifiers); the rest are rate_limited and summed up
+    # in one "N more alerts suppressed" message.
+    max_per_hour: int = Field(default=20, ge=1)
+    # Webhook (Slack / Mattermost / Rocket.Chat / Teams workflow incoming webhook): a secret, env only:
+    # NETQOS_ALERTS__WEBHOOK_URL. Never logged.
+    webhook_url: SecretStr | None = None
+    webhook_timeout_s: float = Field(default=5.0, gt=0)
+    webhook_retries: int = Field(default=2, ge=0, le=10)
+    # E-mail through Airflow's SmtpNotifier and this Airflow connection (AIRFLOW_CONN_<ID> or the metastore).
+    email_to: list[str] = Field(default_factory=list)
+    email_from: str | None = None  # None = the connection's from_email
+    smtp_conn_id: str = "smtp_default"
+    max_attempts: int = Field(default=3, ge=1)  # a failed delivery is retried by the next runs up to this
+
+    @model_validator(mode="after")
+    def _unique(self) -> AlertSettings:
+        names = [r.name for r in self.rules]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup or "model_anomaly" in names:
+            raise ValueError(f"alert rule names must be unique and not model_anomaly: {', '.join(dup)}")
+        if self.lookback_s <= self.dedup_window_s:
+            raise ValueError("alerts.lookback_s must exceed alerts.dedup_window_s (episodes are stitched over it)")
+        return self
 
 
 class S3Settings(_Section):

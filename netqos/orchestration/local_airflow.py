@@ -49,6 +49,7 @@ DAGS_FOLDER = REPO / "dags"
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 LANDING_BUCKET = "netqos-landing"
 MLFLOW_BUCKET = "netqos-mlflow"
+REPORTS_BUCKET = "netqos-reports"
 MLFLOW_DB = "mlflow"
 REGION = "us-east-1"
 ADMIN_USER = "admin"
@@ -233,6 +234,7 @@ def airflow_env(config: LocalAirflowConfig, secrets: Secrets, db_url: str) -> di
         "SPARK_LOCAL_IP": "127.0.0.1",
         "NETQOS_LAKE__WAREHOUSE_DIR": str(config.warehouse),
         "MLFLOW_TRACKING_URI": config.mlflow_url,  # tasks that train or score log to the local server
+        "NETQOS_REPORT__BUCKET": REPORTS_BUCKET,  # the nightly report is copied there too
     }
     if java_home := _java_home():
         env["JAVA_HOME"] = java_home
@@ -326,7 +328,7 @@ def s3_client(config: LocalAirflowConfig, secrets: Secrets) -> Any:
 def _ensure_bucket(config: LocalAirflowConfig, secrets: Secrets) -> None:
     client = s3_client(config, secrets)
     existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
-    for bucket in (LANDING_BUCKET, MLFLOW_BUCKET):
+    for bucket in (LANDING_BUCKET, MLFLOW_BUCKET, REPORTS_BUCKET):
         if bucket not in existing:
             client.create_bucket(Bucket=bucket)
 

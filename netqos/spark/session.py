@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from netqos.jars import spark_jars
+from netqos.jars import require_postgresql_driver, spark_jars
 from netqos.settings import Settings
 
 if TYPE_CHECKING:
@@ -22,6 +22,47 @@ _LOG4J_CONF = Path(__file__).with_name("log4j2.properties")
 def metastore_dir(settings: Settings) -> Path:
     """The embedded Derby metastore lives beside the warehouse (not in the cwd), so each warehouse has its own."""
     return settings.lake.warehouse_dir.resolve().parent / "metastore_db"
+
+
+# The one place the metastore password travels: Hadoop's Configuration expands `${env.NAME}` when Hive reads the
+# key, so no conf dict, spark-defaults.conf or command line ever holds the password itself.
+METASTORE_PASSWORD_ENV = "NETQOS_LAKE__METASTORE_PASSWORD"
+
+
+def metastore_conf(settings: Settings) -> dict[str, str]:
+    """The Hive metastore confs: embedded Derby beside the warehouse, or PostgreSQL when `lake.metastore_url` is set.
+
+    Derby allows one Spark process at a time (it locks metastore_db/); PostgreSQL lets jobs, `netqos sql` and the
+    Thrift server share one catalog. Spark 4.2's built-in Hive 2.3.10 client lets DataNucleus create the metastore
+    tables and columns on first use (nothing ran Hive's schematool, so the schema-version check is off). Foreign
+    keys are left out: DataNucleus adds them lazily with ALTER TABLE while the metastore's own transaction holds
+    locks on the referenced table, and on PostgreSQL that deadlocks the first CREATE TABLE (observed:
+    `ALTER TABLE "TBL_PRIVS" ADD CONSTRAINT ... REFERENCES "TBLS"` waiting on an open `INSERT INTO "TABLE_PARAMS"`).
+    """
+    lake = settings.lake
+    if lake.metastore_url is None:
+        derby = f"jdbc:derby:;databaseName={metastore_dir(settings)};create=true"
+        return {"spark.hadoop.javax.jdo.option.ConnectionURL": derby}
+    require_postgresql_driver(settings.spark.jars_dir)  # on the classpath with the other jars of spark_jars()
+    conf = {
+        "spark.hadoop.javax.jdo.option.ConnectionURL": lake.metastore_url,
+        "spark.hadoop.javax.jdo.option.ConnectionDriverName": "org.postgresql.Driver",
+        "spark.hadoop.datanucleus.schema.autoCreateTables": "true",
+        "spark.hadoop.datanucleus.schema.autoCreateColumns": "true",
+        "spark.hadoop.datanucleus.schema.autoCreateConstraints": "false",
+        "spark.hadoop.hive.metastore.schema.verification": "false",
+    }
+    if lake.metastore_user:
+        conf["spark.hadoop.javax.jdo.option.ConnectionUserName"] = lake.metastore_user
+    if lake.metastore_password is not None:
+        conf["spark.hadoop.javax.jdo.option.ConnectionPassword"] = "${env." + METASTORE_PASSWORD_ENV + "}"
+    return conf
+
+
+def metastore_env(settings: Settings) -> dict[str, str]:
+    """What a Spark JVM's environment needs for `metastore_conf` (the password, when there is one)."""
+    password = settings.lake.metastore_password
+    return {} if password is None else {METASTORE_PASSWORD_ENV: password.get_secret_value()}
 
 
 def driver_java_options(settings: Settings) -> str:
@@ -40,7 +81,6 @@ def driver_java_options(settings: Settings) -> str:
 def spark_conf(settings: Settings) -> dict[str, str]:
     """Every conf key `build_spark` sets; `settings.spark.extra_conf` wins over these defaults."""
     warehouse = settings.lake.warehouse_dir.resolve()
-    metastore = metastore_dir(settings)
     conf = {
         "spark.master": settings.spark.master,
         "spark.driver.memory": settings.spark.driver_memory,
@@ -48,7 +88,6 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "spark.sql.catalogImplementation": "hive",
         "spark.sql.warehouse.dir": warehouse.as_uri(),
-        "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={metastore};create=true",
         "spark.driver.extraJavaOptions": driver_java_options(settings),
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": str(settings.spark.shuffle_partitions),
@@ -67,6 +106,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         conf["spark.driver.extraClassPath"] = os.pathsep.join(jars)
     else:
         conf["spark.jars"] = ",".join(jars)
+    conf.update(metastore_conf(settings))
     conf.update(settings.spark.extra_conf)
     return conf
 
@@ -86,6 +126,8 @@ def build_spark(settings: Settings, app_name: str | None = None) -> SparkSession
     if settings.spark.master.startswith("local"):
         # Bind to loopback: no hostname lookup, no "resolves to a loopback address" warning (as `make` does).
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # The JVM py4j launches inherits this environment: the metastore password reaches Hive without a conf value.
+    os.environ.update(metastore_env(settings))
     builder = SparkSession.builder.appName(app_name or settings.spark.app_name)
     for key, value in spark_conf(settings).items():
         builder = builder.config(key, value)
