@@ -64,8 +64,16 @@ lint: deps  ## ruff + mypy --strict (config in pyproject.toml)
 	$(PY) -m mypy
 
 # CI runs every marker (unit, integration, spark, oracle, slow); narrow locally with PYTEST_ARGS="-m unit".
+# The suite runs on PYTEST_WORKERS processes (files stay whole on one worker; each has its own Spark session and
+# servers), then the `serial` tests (live traffic) alone. PYTEST_ARGS set: one plain pytest run with those args.
+PYTEST_WORKERS ?= 2
 test: bootstrap lint  ## lint, then the whole pytest suite
+ifeq ($(strip $(PYTEST_ARGS)),)
+	rc=0; $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not serial" || rc=$$?; \
+	$(PY) -m pytest -m serial || rc=$$?; exit $$rc
+else
 	$(PY) -m pytest $(PYTEST_ARGS)
+endif
 
 test-unit: deps  ## fast loop: unit tests only, no jars/tshark needed
 	$(PY) -m pytest -m unit $(PYTEST_ARGS)

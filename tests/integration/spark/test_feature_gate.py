@@ -50,11 +50,11 @@ def test_a_file_whose_flows_fail_is_withdrawn_and_the_rest_is_featurized(spark, 
         update={"quality": QualitySettings(expectations_dir=tightened_suites(tmp_path / "suites"))}
     )
     db = settings.lake.database
-    parse_pcaps.run(spark, [str(pcaps / PINGS), str(pcaps / TCP)], settings, run_id="run-1")
+    parse_pcaps.run(spark, [str(pcaps / PINGS), str(pcaps / TCP)], settings, run_id="gate-run-1")
     ledger = {r.path.rsplit("/", 1)[1]: r for r in spark.table(f"{db}.ingest_ledger").collect()}
     good, bad = ledger[PINGS].sha256, ledger[TCP].sha256
 
-    report = build_flows.run(spark, settings, run_id="run-1")
+    report = build_flows.run(spark, settings, run_id="gate-run-1")
 
     assert [f.sha256 for f in report.plan.new_files] == [good]  # the second pass planned without the bad file
     ledger = {r.path.rsplit("/", 1)[1]: r for r in spark.table(f"{db}.ingest_ledger").collect()}
@@ -64,12 +64,12 @@ def test_a_file_whose_flows_fail_is_withdrawn_and_the_rest_is_featurized(spark, 
         files = {r[0] for r in spark.table(f"{db}.{table}").select(column).distinct().collect()}
         assert files == {good}, table
     quarantined = spark.table(f"{db}.quarantine_packets").where(F.col("file_sha256") == bad)
-    assert quarantined.count() == 9 and quarantined.where(F.col("quarantine_run_id") == "run-1").count() == 9
+    assert quarantined.count() == 9 and quarantined.where(F.col("quarantine_run_id") == "gate-run-1").count() == 9
     flows_q = spark.table(f"{db}.quarantine_flows").collect()
     assert flows_q and {r.first_file_sha256 for r in flows_q} == {bad}
     assert "src_port" in flows_q[0].quarantine_reason
 
-    outcomes = {o.table: o for o in recorded("run-1", settings)}
+    outcomes = {o.table: o for o in recorded("gate-run-1", settings)}
     assert outcomes["packets"].success and outcomes["tcp_analysis"].success
     assert not outcomes["flows"].success and outcomes["flows"].bad_files == {bad}  # the failure stays on record
 
@@ -80,7 +80,7 @@ def test_a_file_whose_flows_fail_is_withdrawn_and_the_rest_is_featurized(spark, 
 
     # qos_windows: every window fails the tightened suite, so nothing is written and the files stay pending.
     with pytest.raises(ValidationFailed, match="packets"):
-        qos_windows.run(spark, settings, run_id="run-1")
+        qos_windows.run(spark, settings, run_id="gate-run-1")
     assert spark.table(f"{db}.qos_windows").count() == 0
     assert spark.table(f"{db}.quarantine_qos_windows").count() > 0
     pending = spark.table(f"{db}.feature_ledger").where(F.col("windows_at").isNull()).count()
