@@ -288,8 +288,8 @@ def _alerts(spark: SparkSession, q: _Day, present: set[str]) -> pd.DataFrame:
     if ALERTS_TABLE not in present:
         return pd.DataFrame()
     return spark.sql(
-        "SELECT window_start, severity, rule, kind, sensor_id, class AS traffic_class, kpi, round(value, 6) AS value, threshold, "
-        f"status, message FROM {q.db}.{ALERTS_TABLE} WHERE {q.where('alert_date')} "
+        "SELECT window_start, severity, rule, kind, sensor_id, class AS traffic_class, kpi, round(value, 6) AS value, "
+        f"threshold, status, message FROM {q.db}.{ALERTS_TABLE} WHERE {q.where('alert_date')} "
         "ORDER BY window_start, rule, sensor_id"
     ).toPandas()
 
