@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from netqos.capture.filemeta import sha256_file
 from netqos.settings import Settings
 from netqos.storage.s3 import is_s3_uri, split_uri
 
@@ -22,14 +23,6 @@ HASH_CHUNK = 1 << 20
 
 class CaptureUnavailable(RuntimeError):
     """No landing-zone copy of a capture has the content the lake was built from."""
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def cache_dir(settings: Settings) -> Path:
@@ -45,7 +38,7 @@ def _local(path: str, sha256: str) -> tuple[Path | None, str]:
     file = Path(path)
     if not file.is_file():
         return None, "missing"
-    actual = sha256_of(file)
+    actual = sha256_file(file)
     if actual != sha256:
         return None, f"changed since ingest (sha256 now {actual})"
     return file, ""
@@ -53,7 +46,7 @@ def _local(path: str, sha256: str) -> tuple[Path | None, str]:
 
 def _from_s3(uri: str, sha256: str, settings: Settings, client: Any) -> tuple[Path | None, str]:
     target = cache_dir(settings) / f"{sha256}{_suffix(uri)}"
-    if target.is_file() and sha256_of(target) == sha256:
+    if target.is_file() and sha256_file(target) == sha256:
         return target, ""
     target.parent.mkdir(parents=True, exist_ok=True)
     bucket, key = split_uri(uri)

@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import tshark_frames
 from rich.console import Console
 
 from netqos.cli.inspect_cmd import show
@@ -47,13 +48,7 @@ def split_pcap(src: Path, cut: int) -> tuple[bytes, bytes]:
 
 
 def tshark_rows(path: Path, display_filter: str | None = None) -> list[tuple[str, ...]]:
-    cmd = ["tshark", "-n", "-r", str(path), "-o", "frame.generate_md5_hash:TRUE", "-T", "fields"]
-    for f in FIELDS:
-        cmd += ["-e", f]
-    if display_filter:
-        cmd += ["-Y", display_filter]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    return [tuple(line.split("\t")) for line in out.splitlines()]
+    return tshark_frames.tshark_rows(path, FIELDS, display_filter)
 
 
 def tshark_column(path: Path, display_filter: str, field: str = "_ws.col.Protocol") -> set[str]:

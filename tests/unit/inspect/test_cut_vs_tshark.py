@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import tshark_frames
 
 from netqos.inspect.cut import CutError, cut_capture, frame_ranges, merge_cuts, merged_format
 
@@ -22,13 +23,7 @@ FIELDS = (
 
 
 def tshark_rows(path: Path, display_filter: str | None = None) -> list[tuple[str, ...]]:
-    cmd = ["tshark", "-n", "-r", str(path), "-o", "frame.generate_md5_hash:TRUE", "-T", "fields"]
-    for f in FIELDS:
-        cmd += ["-e", f]
-    if display_filter:
-        cmd += ["-Y", display_filter]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    return [tuple(line.split("\t")) for line in out.splitlines()]
+    return tshark_frames.tshark_rows(path, FIELDS, display_filter)
 
 
 def tshark_numbers(path: Path, frame_nos: list[int]) -> list[int]:
