@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd  # type: ignore[import-untyped]
 
 from netqos.lake.tables import ANOMALIES, FLOWS, INGEST_LEDGER, PACKETS, QOS_WINDOWS, TCP_ANALYSIS
-from netqos.report.kpis import KPIS, kpi_table
+from netqos.report.kpis import kpi_table
 from netqos.report.model import ModelInfo, ReportData, coverage
 from netqos.settings import Settings
 
@@ -332,5 +332,3 @@ def busiest_day(spark: SparkSession, settings: Settings) -> date | None:
     ).first()
     return None if row is None else row[0]
 
-
-__all__ = ["KPIS", "busiest_day", "collect", "latest_day"]

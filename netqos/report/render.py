@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -184,7 +184,3 @@ def render_index(entries: list[dict[str, Any]], generated_at: datetime) -> bytes
     page = _env().get_template("index.html.j2")
     ordered = sorted(entries, key=lambda e: (e["day"], e.get("name", "")), reverse=True)
     return str(page.render(entries=ordered, generated_at=generated_at)).encode()
-
-
-def parse_day(text: str) -> date:
-    return date.fromisoformat(text)
