@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from netqos.orchestration.local_procs import write_private
 from netqos.settings import Settings
 from netqos.spark.session import metastore_env, spark_conf
 
@@ -43,9 +44,7 @@ def write_conf_dir(settings: Settings) -> Path:
     folder.chmod(0o700)
     target = folder / "spark-defaults.conf"
     tmp = target.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(spark_defaults(settings))
+    write_private(tmp, spark_defaults(settings))
     tmp.replace(target)
     return folder
 

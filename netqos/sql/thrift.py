@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import signal
 import socket
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from netqos.orchestration.local_procs import log_tail, pid_alive, read_pid, running_pid, spawn, stop_group
 from netqos.settings import Settings
 from netqos.sql.launch import launcher_env, spark_home
 
@@ -48,6 +46,10 @@ def pid_file(settings: Settings) -> Path:
     return state_dir(settings) / "thrift.pid"
 
 
+def port_file(settings: Settings) -> Path:
+    return state_dir(settings) / "thrift.json"
+
+
 def log_file(settings: Settings) -> Path:
     return state_dir(settings) / "thrift.log"
 
@@ -70,20 +72,20 @@ def submit_argv(settings: Settings, port: int) -> list[str]:
 
 
 def read_state(settings: Settings) -> ThriftState | None:
+    """The running server of ours (pid alive and still the Thrift server, not a recycled pid), else None."""
+    pid = running_pid(pid_file(settings), MAIN_CLASS)
+    if pid is None:
+        return None
     try:
-        raw = json.loads(pid_file(settings).read_text())
-        return ThriftState(int(raw["pid"]), int(raw["port"]), Path(raw["log"]), float(raw["started_at"]))
+        raw = json.loads(port_file(settings).read_text())
+        return ThriftState(pid, int(raw["port"]), log_file(settings), float(raw["started_at"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def _is_our_server(pid: int) -> bool:
-    """The pid is alive and still the Thrift server (not a recycled pid)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return MAIN_CLASS.encode() in cmdline
+def _forget(settings: Settings) -> None:
+    pid_file(settings).unlink(missing_ok=True)
+    port_file(settings).unlink(missing_ok=True)
 
 
 def _port_open(port: int, timeout: float = 1.0) -> bool:
@@ -105,10 +107,11 @@ def status(settings: Settings) -> tuple[ThriftState | None, str]:
     """(state, one-line description); state is None when no server of ours runs (a stale pid file is removed)."""
     state = read_state(settings)
     if state is None:
-        return None, "not running"
-    if not _is_our_server(state.pid):
-        pid_file(settings).unlink(missing_ok=True)
-        return None, f"not running (removed the stale pid file of pid {state.pid})"
+        recorded = read_pid(pid_file(settings))
+        if recorded is None:
+            return None, "not running"
+        _forget(settings)
+        return None, f"not running (removed the stale pid file of pid {recorded})"
     if not _port_open(state.port):
         return state, f"starting (pid {state.pid}, port {state.port} not open yet; log {state.log})"
     url = state.jdbc_url(settings.lake.database)
@@ -126,29 +129,21 @@ def start(settings: Settings, *, port: int | None = None, timeout: float = 300.0
     folder = state_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
     log = log_file(settings)
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            submit_argv(settings, port),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=folder,  # stray files (spark-warehouse/, derby.log) never land in the caller's cwd
-            env=launcher_env(settings),
-            start_new_session=True,  # its own process group: `stop` ends the JVM and nothing else
-        )
-    state = ThriftState(proc.pid, port, log, time.time())
-    pid_file(settings).write_text(
-        json.dumps({"pid": state.pid, "port": port, "log": str(log), "started_at": state.started_at})
-    )
+    # its own process group (`stop` ends the JVM and nothing else); cwd: stray spark-warehouse/ or derby.log never
+    # land in the caller's directory
+    pid = spawn(submit_argv(settings, port), env=launcher_env(settings), log_path=log, pid_file=pid_file(settings),
+                cwd=folder)  # fmt: skip
+    state = ThriftState(pid, port, log, time.time())
+    port_file(settings).write_text(json.dumps({"port": port, "started_at": state.started_at}))
     deadline = time.monotonic() + timeout
     while not _port_open(port):
-        if proc.poll() is not None:
-            pid_file(settings).unlink(missing_ok=True)
-            raise ThriftError(f"the Thrift server exited ({proc.returncode}) before listening:\n{_tail(log)}")
+        if not pid_alive(pid):
+            _forget(settings)
+            raise ThriftError(f"the Thrift server exited before listening:\n{log_tail(log, 40)}")
         if time.monotonic() > deadline:
             stop(settings)
             raise ThriftError(
-                f"the Thrift server did not listen on {HOST}:{port} within {timeout:.0f} s:\n{_tail(log)}"
+                f"the Thrift server did not listen on {HOST}:{port} within {timeout:.0f} s:\n{log_tail(log, 40)}"
             )
         time.sleep(0.5)
     return state
@@ -156,34 +151,8 @@ def start(settings: Settings, *, port: int | None = None, timeout: float = 300.0
 
 def stop(settings: Settings, *, timeout: float = 60.0) -> bool:
     """SIGTERM the server's process group, SIGKILL after `timeout`; False when none was running."""
-    state = read_state(settings)
-    if state is None:
-        return False
-    if not _is_our_server(state.pid):
-        pid_file(settings).unlink(missing_ok=True)
-        return False
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(state.pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while _is_our_server(state.pid) and time.monotonic() < deadline:
-        _reap(state.pid)
-        time.sleep(0.3)
-    if _is_our_server(state.pid):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(state.pid, signal.SIGKILL)
-        _reap(state.pid)
-    pid_file(settings).unlink(missing_ok=True)
-    return True
-
-
-def _reap(pid: int) -> None:
-    """Collect the exit status when this process started the server (else it would stay a zombie)."""
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return f"(no log at {path})"
+    pid = running_pid(pid_file(settings), MAIN_CLASS)
+    if pid is not None:
+        stop_group(pid, timeout)
+    _forget(settings)
+    return pid is not None

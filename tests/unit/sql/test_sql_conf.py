@@ -3,7 +3,6 @@ server's argv and state, checked without starting a JVM."""
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import subprocess
@@ -146,11 +145,11 @@ def test_thrift_status_without_a_server(tmp_path):
     assert thrift.stop(settings) is False
     # a pid file naming a live process that is not the server (this pytest) is stale: removed, nothing killed
     thrift.state_dir(settings).mkdir(parents=True)
-    record = {"pid": os.getpid(), "port": 10123, "log": "x.log", "started_at": 0}
-    thrift.pid_file(settings).write_text(json.dumps(record))
+    record = f"{os.getpid()}\n"
+    thrift.pid_file(settings).write_text(record)
     state, line = thrift.status(settings)
     assert state is None and "stale" in line and not thrift.pid_file(settings).exists()
-    thrift.pid_file(settings).write_text(json.dumps(record))
+    thrift.pid_file(settings).write_text(record)
     assert thrift.stop(settings) is False and not thrift.pid_file(settings).exists()
 
 
