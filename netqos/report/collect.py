@@ -12,6 +12,7 @@ from netqos.lake.tables import ANOMALIES, FLOWS, INGEST_LEDGER, PACKETS, QOS_WIN
 from netqos.report.kpis import kpi_table
 from netqos.report.model import ModelInfo, ReportData, coverage
 from netqos.settings import Settings
+from netqos.sql.query import list_tables
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -86,7 +87,7 @@ def collect(spark: SparkSession, settings: Settings, day: date, sensors: tuple[s
     """Everything the report shows for `day` (UTC), for every sensor or only `sensors`."""
     now = now or datetime.now(UTC)
     q = _Day(settings, day, sensors)
-    present = {t.name for t in spark.catalog.listTables(q.db)} if spark.catalog.databaseExists(q.db) else set()
+    present = set(list_tables(spark, q.db))
     notes: list[str] = []
     missing = [t.name for t in (QOS_WINDOWS, FLOWS, PACKETS, TCP_ANALYSIS, ANOMALIES, INGEST_LEDGER)
                if t.name not in present]  # fmt: skip
@@ -331,4 +332,3 @@ def busiest_day(spark: SparkSession, settings: Settings) -> date | None:
         f"(SELECT min(window_s) FROM {db}.qos_windows) GROUP BY 1 ORDER BY sum(packets) DESC, 1 DESC LIMIT 1"
     ).first()
     return None if row is None else row[0]
-
