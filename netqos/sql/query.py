@@ -74,10 +74,11 @@ def split_statements(text: str) -> list[str]:
 
 
 def list_tables(spark: SparkSession, database: str) -> list[str]:
-    """`database`'s tables, sorted; empty when the database does not exist."""
+    """`database`'s tables, sorted; empty when the database does not exist. Temporary views of the session are
+    not the database's (listTables returns them too, whatever the database)."""
     if not spark.catalog.databaseExists(database):
         return []
-    return sorted(t.name for t in spark.catalog.listTables(database))
+    return sorted(t.name for t in spark.catalog.listTables(database) if not t.isTemporary)
 
 
 def _missing_table_message(spark: SparkSession, settings: Settings, error: str) -> str:

@@ -80,6 +80,7 @@ def sql_lake(spark, settings_factory, pcaps, tmp_path_factory) -> SqlLake:
 
     from netqos.jobs import ingest
     from netqos.lake.tables import ANOMALIES, ensure_tables
+    from netqos.sql.query import list_tables
 
     settings = relaxed_quality(settings_factory("sql_lake"), tmp_path_factory.mktemp("sql-expectations"))
     db = settings.lake.database
@@ -88,8 +89,8 @@ def sql_lake(spark, settings_factory, pcaps, tmp_path_factory) -> SqlLake:
         shutil.copyfile(pcaps / name, folder / name)
     ingest.run(spark, [str(folder)], settings, run_id="sql-tests")
     ensure_tables(spark, settings, (ANOMALIES,))  # created yesterday, written today
-    for table in spark.catalog.listTables(db):
-        backdate_commits(spark.sql(f"DESCRIBE DETAIL {db}.{table.name}").first()["location"])
+    for name in list_tables(spark, db):
+        backdate_commits(spark.sql(f"DESCRIBE DETAIL {db}.{name}").first()["location"])
     write_stand_in_anomalies(spark, settings)  # today's commit on anomalies
     # and one on flows (any write would do; a property change costs nothing): TIMESTAMP AS OF midnight must fall
     # between a table's first and last commit, as it does on a lake whose jobs run every few minutes
