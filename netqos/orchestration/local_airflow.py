@@ -35,9 +35,11 @@ from typing import Any
 from netqos.orchestration.local_postgres import LocalPostgres
 from netqos.orchestration.local_procs import (
     Secrets,
+    how_it_ended,
     load_or_create_secrets,
     log_tail,
     pid_alive,
+    read_pid,
     running_pid,
     spawn,
     stop_group,
@@ -403,8 +405,9 @@ def _write_passwords(layout: Layout, secrets: Secrets) -> None:
 def _check_alive(layout: Layout, names: Iterable[str]) -> None:
     for name in names:
         if _component_pid(layout, name) is None:
-            log = layout.log(name)
-            raise LocalAirflowError(f"airflow {name} exited; see {log}:\n{log_tail(log)}")
+            log, pid = layout.log(name), read_pid(layout.pid(name))
+            ended = how_it_ended(pid) if pid is not None else "has no pid file"
+            raise LocalAirflowError(f"airflow {name} (pid {pid}) {ended}; see {log}:\n{log_tail(log)}")
 
 
 def _wait_ready(config: LocalAirflowConfig, secrets: Secrets, say: Say) -> None:

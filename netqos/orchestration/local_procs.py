@@ -76,12 +76,21 @@ def load_or_create_secrets(path: Path) -> Secrets:
 
 
 # --- processes -------------------------------------------------------------------------------------------------
+_exit_codes: dict[int, int] = {}  # children reaped by pid_alive: pid -> exit code (negative: the signal)
+
+
+def how_it_ended(pid: int) -> str:
+    """'exit code N' / 'killed by SIGX' for a child that pid_alive reaped, else 'ended'."""
+    code = _exit_codes.get(pid)
+    if code is None:
+        return "ended"
+    return f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+
+
 def pid_alive(pid: int) -> bool:
     """Whether `pid` runs (a zombie child of ours is reaped and counts as gone)."""
-    with contextlib.suppress(ChildProcessError, OSError):
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done == pid:
-            return False
+    if _reaped(pid):
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -92,7 +101,20 @@ def pid_alive(pid: int) -> bool:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return True
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+    if stat.rsplit(")", 1)[-1].split()[0] != "Z":
+        return True
+    _reaped(pid)  # it may have become a zombie since the first look
+    return False
+
+
+def _reaped(pid: int) -> bool:
+    """Reap `pid` if it is an ended child of ours, keeping its exit code for how_it_ended."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            _exit_codes[pid] = os.waitstatus_to_exitcode(status)
+            return True
+    return False
 
 
 def read_pid(pid_file: Path) -> int | None:
@@ -102,12 +124,32 @@ def read_pid(pid_file: Path) -> int | None:
         return None
 
 
+def start_ticks(pid: int) -> int | None:
+    """When `pid` started, in clock ticks since boot (/proc/<pid>/stat field 22): unlike the command line it
+    never changes while the process lives (setproctitle rewrites that), and a reused pid gets another value."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[-1].split()[19])
+
+
+def _recorded_start(pid_file: Path) -> int | None:
+    try:
+        return int(pid_file.read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def running_pid(pid_file: Path, marker: str) -> int | None:
-    """The pid recorded in `pid_file` if that process runs and its command line contains `marker`
-    (so a pid reused by an unrelated process after a reboot is not mistaken for ours)."""
+    """The pid recorded in `pid_file` if that process still runs: the same start time when `spawn` recorded one
+    (pids wrap at 32768 here, so a long test run reuses them), else a command line containing `marker`."""
     pid = read_pid(pid_file)
     if pid is None or not pid_alive(pid):
         return None
+    recorded = _recorded_start(pid_file)
+    if recorded is not None:
+        return pid if start_ticks(pid) == recorded else None
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
@@ -127,7 +169,8 @@ def spawn(cmd: Sequence[str], *, env: Mapping[str, str], log_path: Path, pid_fil
             list(cmd), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=dict(env), cwd=cwd,
             start_new_session=True,
         )  # fmt: skip
-    pid_file.write_text(f"{proc.pid}\n")
+    # Identify the process by its start time: its command line may still be the parent's, or be rewritten.
+    pid_file.write_text(f"{proc.pid} {start_ticks(proc.pid)}\n")
     return proc.pid
 
 
