@@ -47,8 +47,8 @@ venv deps:  ## .venv with requirements.txt + netqos (editable)
 jars:  ## Delta + hadoop-aws jars into $NETQOS_SPARK__JARS_DIR (~/.cache/netqos/jars)
 	@$(BOOTSTRAP) jars
 
-tools:  ## tshark, tcpdump, chromium, postgresql (apt) and MinIO for the tests, only if missing
-	@$(BOOTSTRAP) tools minio
+tools:  ## tshark, tcpdump, chromium, postgresql, redis (apt), MinIO and checkov for the tests, only if missing
+	@$(BOOTSTRAP) tools minio checkov
 
 landing: minio  ## a local MinIO landing zone on 127.0.0.1:9000 (foreground; credentials in .cache/minio/env)
 	@bash scripts/minio-local.sh

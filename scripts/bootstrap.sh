@@ -2,7 +2,9 @@
 # Idempotent installers behind `make venv|jars|tools`: scripts/bootstrap.sh STEP [STEP...]
 #   venv   .venv + uv + requirements.txt + `pip install -e .`   (stamp: .venv/.netqos-deps-<sha>)
 #   jars   Delta / hadoop-aws jars via Maven into the jar cache  (stamp: <jars dir>/.netqos-jars-<sha>)
-#   tools  tshark + capinfos + tcpdump, chromium and postgresql from apt, only if missing
+#   tools  tshark + capinfos + tcpdump, chromium, postgresql and redis-server from apt, only if missing
+#   checkov  checkov (Terraform static analysis) in its own venv under $NETQOS_HOME/tools (its pins clash with
+#          Airflow's; stamp: <venv>/.netqos-checkov-<version>)
 #   minio  MinIO server for the S3 tests, built with `go install` into $NETQOS_HOME/bin
 #          (stamp: <bin dir>/.netqos-minio-<version>; an existing binary of that version is accepted)
 #   make   GNU make from apt, only if missing (for bare CI machines)
@@ -26,6 +28,8 @@ MINIO_BIN=${NETQOS_MINIO_BIN:-$BIN_DIR/minio}
 MINIO_MODULE=github.com/minio/minio
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 UV_VERSION=0.13.9
+CHECKOV_VERSION=3.3.30
+CHECKOV_VENV=${NETQOS_HOME:-$CACHE_HOME/netqos}/tools/checkov
 PY_WANT=3.11  # requirements.txt is compiled for it (`make lock`)
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
@@ -113,7 +117,8 @@ step_tools() {
     command -v tcpdump >/dev/null || missing+=(tcpdump)  # the capture agent's tcpdump backend
     [[ -x /usr/bin/chromium ]] || missing+=(chromium)  # the Airflow UI tests drive it through Playwright
     compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)  # `netqos airflow up`'s DB
-    if [[ ${#missing[@]} -eq 0 ]]; then log "tshark + tcpdump + chromium + postgresql present"; return 0; fi
+    command -v redis-server >/dev/null || missing+=(redis-server)  # Celery broker of `netqos airflow up --executor celery`
+    if [[ ${#missing[@]} -eq 0 ]]; then log "tshark + tcpdump + chromium + postgresql + redis-server present"; return 0; fi
     if [[ " ${missing[*]} " == *" tshark "* ]]; then
         # tshark's package asks whether non-root users may capture; answer "no" up front (no prompt, no setuid).
         local sudo=()
@@ -127,6 +132,7 @@ step_tools() {
     command -v tcpdump >/dev/null || die "tcpdump still missing after apt-get"
     [[ -x /usr/bin/chromium ]] || die "/usr/bin/chromium still missing after apt-get"
     compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || die "postgresql (initdb) still missing after apt-get"
+    command -v redis-server >/dev/null || die "redis-server still missing after apt-get"
     log "$(tshark --version | head -1); $(tcpdump --version 2>&1 | head -1); $(/usr/bin/chromium --version 2>/dev/null | head -1)"
 }
 
@@ -171,18 +177,31 @@ step_minio() {
     log "minio $MINIO_VERSION ready in $MINIO_BIN"
 }
 
+step_checkov() {
+    local stamp="$CHECKOV_VENV/.netqos-checkov-$CHECKOV_VERSION"
+    if [[ -f $stamp && -x $CHECKOV_VENV/bin/checkov ]]; then log "checkov $CHECKOV_VERSION present"; return 0; fi
+    [[ -x $VENV/bin/uv ]] || step_venv
+    log "installing checkov $CHECKOV_VERSION into $CHECKOV_VENV"
+    rm -rf "$CHECKOV_VENV"
+    "$VENV/bin/uv" venv -q --python "$VENV/bin/python" "$CHECKOV_VENV"
+    "$VENV/bin/uv" pip install -q --python "$CHECKOV_VENV/bin/python" "checkov==$CHECKOV_VERSION"
+    touch "$stamp"
+    log "checkov ready: $("$CHECKOV_VENV/bin/checkov" --version)"
+}
+
 step_make() {
     command -v make >/dev/null || apt_install make
 }
 
-[[ $# -gt 0 ]] || die "usage: $0 venv|jars|tools|minio|make ..."
+[[ $# -gt 0 ]] || die "usage: $0 venv|jars|tools|checkov|minio|make ..."
 for step in "$@"; do
     case $step in
         venv|deps) step_venv ;;
         jars) step_jars ;;
         tools) step_tools ;;
         minio) step_minio ;;
+        checkov) step_checkov ;;
         make) step_make ;;
-        *) die "unknown step '$step' (venv, jars, tools, minio, make)" ;;
+        *) die "unknown step '$step' (venv, jars, tools, checkov, minio, make)" ;;
     esac
 done
