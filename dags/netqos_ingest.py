@@ -7,8 +7,10 @@ Every 10 minutes: land new capture objects from the landing bucket into Delta an
 objects landed before the run's data interval end; build_flows → tcp_analysis + flows, stitched across rotated
 files; qos_windows) → `validate` → `score`. One session, not three tasks: the JVM, Python worker and Delta log
 start-up is most of a small batch's latency (benchmarks/ingest_latency.py); the task log has each stage's time.
-A short schedule rather than a sensor: the ledger makes each run pick up exactly the objects not yet ingested,
-and `max_active_runs=1` keeps one writer per table. Every stage is idempotent: clearing a task reruns it to the
+A short schedule rather than a sensor: the ledger makes each run pick up exactly the objects not yet ingested.
+Two runs may be active at once (one scores while the next ingests), but each writing task takes the one slot of
+its table's pool (netqos_lake_ingest / _anomalies / _alerts): one writer per table, so the ledger a run reads is
+never being written by another run. Every stage is idempotent: clearing a task reruns it to the
 same tables. Spark runs through spark-submit on the `spark_default` connection's master; S3 comes from the
 `netqos_s3` connection.
 
@@ -33,7 +35,14 @@ from datetime import timedelta
 
 from airflow.sdk import dag, task
 
-from netqos.orchestration.defaults import DEFAULT_ARGS, START_DATE, table_asset
+from netqos.orchestration.defaults import (
+    ALERTS_POOL,
+    ANOMALIES_POOL,
+    DEFAULT_ARGS,
+    INGEST_POOL,
+    START_DATE,
+    table_asset,
+)
 from netqos.orchestration.spark_tasks import alert_env, spark_job
 from netqos.settings import Settings
 
@@ -43,7 +52,7 @@ from netqos.settings import Settings
     schedule=timedelta(minutes=10),
     start_date=START_DATE,
     catchup=False,
-    max_active_runs=1,
+    max_active_runs=2,
     default_args=DEFAULT_ARGS,
     tags=["netqos", "ingest", "spark"],
     doc_md=__doc__,
@@ -56,6 +65,7 @@ def netqos_ingest() -> None:
         ["{{ params.landing_uri }}", "--sensor", "{{ params.sensor }}", "--max-files", "{{ params.max_files }}",
          "--landed-before", "{{ data_interval_end.isoformat() }}", "--run-id", "{{ run_id }}"],
         outlets=["packets", "ingest_ledger", "tcp_analysis", "flows", "qos_windows"],
+        pool=INGEST_POOL,
     )  # fmt: skip
 
     @task(outlets=[table_asset("quarantine")])
@@ -65,7 +75,8 @@ def netqos_ingest() -> None:
         return check_quality(str(run_id))
 
     checked = validate()
-    score = spark_job("score", "score_windows", ["--run-id", "{{ run_id }}"], outlets=["anomalies"])
+    score = spark_job("score", "score_windows", ["--run-id", "{{ run_id }}"], outlets=["anomalies"],
+                      pool=ANOMALIES_POOL)  # fmt: skip
     # A day of windows back from the interval: files land late and a red run skips this task; the alerts table
     # dedups, so windows seen again raise nothing twice.
     alerts = spark_job(
@@ -75,6 +86,7 @@ def netqos_ingest() -> None:
         inlets=["qos_windows", "anomalies"],
         outlets=["alerts"],
         env=alert_env(Settings().alerts.smtp_conn_id),
+        pool=ALERTS_POOL,
     )
 
     ingest >> checked >> score >> alerts

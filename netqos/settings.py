@@ -53,6 +53,10 @@ class LakeSettings(_Section):
     """The Delta warehouse and the Hive metastore that names its tables (docs/tables.md, docs/queries.md)."""
 
     warehouse_dir: Path = Field(default_factory=lambda: PROJECT_ROOT / "warehouse")
+    # Where the Delta tables live when not in warehouse_dir: an object store, s3a://BUCKET/PREFIX (the lakehouse
+    # bucket; S3 endpoint and keys from [s3]). warehouse_dir then keeps only the local side files (quality records,
+    # Data Docs, reports, an embedded metastore). One writer per table: Delta's S3 log store is single-driver.
+    warehouse_uri: str | None = None
     database: str = "netqos"
     # JDBC URL of a PostgreSQL-backed Hive metastore (jdbc:postgresql://host:5432/db) that several Spark processes
     # share (jobs, `netqos sql`, the Thrift server); None = embedded Derby in metastore_db/ beside the warehouse,
@@ -64,6 +68,8 @@ class LakeSettings(_Section):
 
     @model_validator(mode="after")
     def _metastore(self) -> LakeSettings:
+        if self.warehouse_uri is not None and not self.warehouse_uri.startswith("s3a://"):
+            raise ValueError(f"lake.warehouse_uri {self.warehouse_uri!r} must be s3a://BUCKET/PREFIX (or unset)")
         url = self.metastore_url
         if url is not None and not url.startswith("jdbc:postgresql://"):
             raise ValueError(
@@ -303,6 +309,34 @@ class ModelSettings(_Section):
     score_open_windows: bool = False
 
 
+class ObservabilitySettings(_Section):
+    """Job and agent metrics, structured logs (netqos.observability, docs/observability.md)."""
+
+    log_format: Literal["text", "json"] = "text"  # json: one object per line for a log shipper
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Each batch job writes <metrics_dir>/<job>.prom at its end (node_exporter's textfile collector reads the
+    # folder); None = <home>/metrics. textfile=False writes nothing there.
+    metrics_dir: Path | None = None
+    textfile: bool = True
+    # Also pushed there at job end when set, e.g. http://pushgateway:9091 (grouped by job and sensor).
+    pushgateway_url: str | None = None
+    push_timeout_s: float = Field(default=10.0, gt=0)
+    # The capture agent's /metrics endpoint; None = off (the agent still writes <spool>/metrics.prom).
+    agent_port: int | None = Field(default=None, ge=1, le=65535)
+    agent_addr: str = "127.0.0.1"  # 0.0.0.0 only inside a container whose port is published on purpose
+    # The QoS KPI gauges read windows of this length; None = the longest of features.window_seconds.
+    kpi_window_s: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _pushgateway(self) -> ObservabilitySettings:
+        url = self.pushgateway_url
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ValueError(f"observability.pushgateway_url {url!r} must be an http(s):// URL")
+        if url is not None and "@" in url.split("//", 1)[1].split("/", 1)[0]:
+            raise ValueError("observability.pushgateway_url must not hold credentials (they would reach the logs)")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="NETQOS_",
@@ -324,6 +358,7 @@ class Settings(BaseSettings):
     models: ModelSettings = Field(default_factory=ModelSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
 
     @classmethod
     def settings_customise_sources(

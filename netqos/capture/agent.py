@@ -20,9 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from netqos import __version__
-from netqos.capture.health import Health, publish, write_textfile
+from netqos.capture.health import Health, publish
 from netqos.capture.model import SpoolEntry
 from netqos.capture.upload import Landing, UploadConflict
+from netqos.observability.capture_metrics import capture_registry
+from netqos.observability.export import serve, write_textfile
+from netqos.observability.logs import configure_logging
 from netqos.settings import Settings
 
 log = logging.getLogger("netqos.capture")
@@ -81,6 +84,7 @@ class Agent:
         self.spool = Spool(self.cfg.spool_dir, self.cfg.spool_quota_mb << 20)
         self.backend = backend or make_backend(self.cfg, self.spool.incoming, self.sensor, netns=netns)
         self.health = Health(self.sensor, socket.gethostname(), __version__, self.backend.name, started_at=clock())
+        self.metrics = capture_registry(self.health, self.cfg.spool_quota_mb << 20)
         self._pool = ThreadPoolExecutor(max_workers=self.cfg.upload_concurrency, thread_name_prefix="netqos-upload")
         self._in_flight: dict[Path, Future[Any]] = {}
         self._retry_at: dict[Path, float] = {}
@@ -143,6 +147,10 @@ class Agent:
             self._retry_at.pop(entry.path, None)
             self._failures.pop(entry.path, None)
             self.health.files_uploaded += 1
+            self.health.bytes_uploaded += entry.meta.size
+            end_ns = entry.meta.last_ts_ns or entry.meta.closed_ns
+            if end_ns:
+                self.health.landed_lag_s = max(0.0, self.clock() - end_ns / 1e9)
             log.info("landed %s as %s (%s)", entry.path.name, result.key, result.status)
 
     def upload_pending(self) -> None:
@@ -180,7 +188,7 @@ class Agent:
         drops = self.backend.drops()
         h.kernel_received, h.kernel_dropped, h.kernel_if_dropped = drops.received, drops.dropped, drops.if_dropped
         h.updated_at = now
-        write_textfile(self.cfg.spool_dir / "metrics.prom", h.prometheus())
+        write_textfile(self.metrics, self.cfg.spool_dir / "metrics.prom")
         if self.landing is not None:
             try:
                 publish(self.landing.client, self.landing.bucket, self.landing.prefix, h)
@@ -216,6 +224,17 @@ class Agent:
         self._pid_file.unlink(missing_ok=True)
 
     def run(self, stop: threading.Event, *, drain_timeout_s: float = 60.0) -> int:
+        if self.settings.observability.log_format == "json":  # text: the CLI's console logging stays
+            configure_logging(self.settings, sensor=self.sensor)
+        metrics_server = serve(self.metrics, self.settings)
+        try:
+            return self._run(stop, drain_timeout_s)
+        finally:
+            if metrics_server is not None:
+                metrics_server.shutdown()
+                metrics_server.server_close()
+
+    def _run(self, stop: threading.Event, drain_timeout_s: float) -> int:
         self._end_orphan()
         recovered = self.spool.recover(self.sensor, self.backend.name)
         if recovered:

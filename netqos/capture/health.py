@@ -1,4 +1,5 @@
-"""Agent health: a heartbeat object per sensor in the landing bucket, and a Prometheus text file beside the spool.
+"""Agent health: a heartbeat object per sensor in the landing bucket; the agent's metrics are read from it
+(netqos.observability.capture_metrics: <spool>/metrics.prom and the optional /metrics endpoint).
 
 Heartbeat key: <prefix>_health/sensor=<id>.json. `netqos status` reads all of them.
 """
@@ -6,10 +7,8 @@ Heartbeat key: <prefix>_health/sensor=<id>.json. `netqos status` reads all of th
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 HEALTH_DIR = "_health/"
@@ -26,9 +25,11 @@ class Health:
     packets_captured: int = 0  # packets in files the agent finalized
     files_finalized: int = 0
     files_uploaded: int = 0
+    bytes_uploaded: int = 0
     files_pending: int = 0
     bytes_pending: int = 0
     upload_lag_s: float = 0.0  # age of the oldest file still waiting for upload
+    landed_lag_s: float = 0.0  # the last landed file: landing time - its last packet (or close) time
     kernel_received: int = 0
     kernel_dropped: int = 0  # ps_drop, cumulative since the capture started
     kernel_if_dropped: int = 0  # ps_ifdrop
@@ -44,33 +45,9 @@ class Health:
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
 
-    def prometheus(self) -> str:
-        labels = f'sensor="{self.sensor_id}",host="{self.capture_host}"'
-        metrics = {
-            "netqos_capture_packets_total": self.packets_captured,
-            "netqos_capture_files_finalized_total": self.files_finalized,
-            "netqos_capture_files_uploaded_total": self.files_uploaded,
-            "netqos_capture_files_pending": self.files_pending,
-            "netqos_capture_bytes_pending": self.bytes_pending,
-            "netqos_capture_upload_lag_seconds": self.upload_lag_s,
-            "netqos_capture_kernel_dropped_total": self.kernel_dropped,
-            "netqos_capture_kernel_if_dropped_total": self.kernel_if_dropped,
-            "netqos_capture_spool_evicted_files_total": self.evicted_files,
-            "netqos_capture_upload_failures_total": self.upload_failures,
-            "netqos_capture_heartbeat_timestamp_seconds": self.updated_at,
-        }
-        return "".join(f"{name}{{{labels}}} {value}\n" for name, value in metrics.items())
-
 
 def health_key(prefix: str, sensor_id: str) -> str:
     return f"{prefix}{HEALTH_DIR}sensor={sensor_id}.json"
-
-
-def write_textfile(path: Path, text: str) -> None:
-    """Atomic replace, so a scraper never reads half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def publish(client: Any, bucket: str, prefix: str, health: Health) -> None:

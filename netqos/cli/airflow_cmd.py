@@ -1,5 +1,6 @@
 """`netqos airflow up|down|status`: a real local Airflow 3 (PostgreSQL, MinIO, api-server, scheduler,
-dag-processor, triggerer) on 127.0.0.1 with its state in one folder; docs/airflow.md."""
+dag-processor, triggerer; optionally Celery workers and a Spark standalone cluster) on 127.0.0.1 with its state in
+one folder; docs/airflow.md, docs/deploy.md."""
 
 from __future__ import annotations
 
@@ -22,6 +23,21 @@ def register(sub: Any) -> None:
     up.add_argument("--mlflow-port", type=int, default=5000, help="MLflow tracking server / UI port (default 5000)")
     up.add_argument("--spark-master", default="local[*]",
                     help="master of the spark_default connection: local[*] (default) or spark://host:7077")  # fmt: skip
+    up.add_argument(
+        "--executor",
+        choices=("local", "celery"),
+        default="local",
+        help="LocalExecutor (default) or CeleryExecutor with a Redis broker and --celery-workers workers",
+    )
+    up.add_argument("--celery-workers", type=int, default=2, help="Celery workers, one task each (default 2)")
+    up.add_argument("--redis-port", type=int, default=6379, help="Redis (Celery broker) port (default 6379)")
+    up.add_argument(
+        "--spark-workers",
+        type=int,
+        default=0,
+        help="start a Spark standalone cluster of N workers (1 core each) and run the DAGs' jobs on it",
+    )
+    up.add_argument("--spark-worker-memory", default="2g", help="memory each Spark worker offers (default 2g)")
     up.add_argument("--warehouse-dir", type=Path, help="Delta warehouse of the DAGs (default <state>/lake/warehouse)")
     up.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for readiness (default 300)")
     up.set_defaults(run=run_up)
@@ -51,12 +67,16 @@ def run_up(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from netqos.orchestration.local_airflow import LocalAirflowConfig, LocalAirflowError, up
+    from netqos.orchestration.local_celery import LocalCeleryError
     from netqos.orchestration.local_postgres import PostgresError
+    from netqos.orchestration.spark_cluster import SparkClusterError
 
     console = Console(stderr=True, log_path=False)
     config = LocalAirflowConfig(
         state_dir=_state(args), api_port=args.port, postgres_port=args.postgres_port, minio_port=args.minio_port,
-        mlflow_port=args.mlflow_port, spark_master=args.spark_master,
+        mlflow_port=args.mlflow_port, spark_master=args.spark_master, executor=args.executor,
+        celery_workers=args.celery_workers, redis_port=args.redis_port, spark_workers=args.spark_workers,
+        spark_worker_memory=args.spark_worker_memory,
         warehouse_dir=args.warehouse_dir.resolve() if args.warehouse_dir else None,
         startup_timeout=args.timeout,
     )  # fmt: skip
@@ -68,7 +88,8 @@ def run_up(args: argparse.Namespace) -> int:
                 spinner.update(message)
 
             result = up(config, say=say)
-    except (LocalAirflowError, PostgresError, OSError, subprocess.CalledProcessError) as exc:
+    except (LocalAirflowError, LocalCeleryError, SparkClusterError, PostgresError, OSError,
+            subprocess.CalledProcessError) as exc:  # fmt: skip
         console.print(f"[red]netqos airflow up failed:[/red] {exc}")
         console.print(f"logs: {config.state_dir / 'logs'}; stop what started with `netqos airflow down`")
         return 1

@@ -33,6 +33,7 @@ from netqos.jobs.job_args import (
     utc_time,
 )
 from netqos.lake.tables import ALERTS, ANOMALIES, QOS_WINDOWS, ensure_tables, merge_by_keys
+from netqos.observability.job_run import job_metrics
 from netqos.settings import Settings
 
 if TYPE_CHECKING:
@@ -266,11 +267,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="decide and print, send nothing, write nothing")
     args = parser.parse_args(argv)
     settings = settings_from_args(args, Settings())
-    report, timings = in_session(
-        settings,
-        "netqos-alerts",
-        lambda s: run(s, settings, args.run_id, args.since, args.until, dry_run=args.dry_run),
-    )
+    run_id = args.run_id or default_run_id()
+    with job_metrics("alerts", settings, run_id) as metrics:
+        report, timings = in_session(
+            settings,
+            "netqos-alerts",
+            lambda s: run(s, settings, run_id, args.since, args.until, dry_run=args.dry_run),
+        )
+        metrics.rows("alerts", 0 if args.dry_run else report.rows)
+        if report.by_status.get("failed"):
+            metrics.fail()  # a notification could not be delivered: the task fails and so does the metric
     for m in report.messages:
         print(f"  {m}")
     statuses = ", ".join(f"{n} {s}" for s, n in sorted(report.by_status.items())) or "nothing new"

@@ -39,6 +39,7 @@ from netqos.lake.tables import (
     ensure_tables,
     merge_by_keys,
 )
+from netqos.observability.job_run import job_metrics
 from netqos.settings import Settings
 from netqos.spark.arrow_udf import conform, grouped_arrow_udf
 from netqos.spark.schema import to_spark_schema
@@ -308,7 +309,11 @@ def print_report(report: FlowReport, timings: Mapping[str, float]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     settings = settings_from_args(args, Settings())
-    report, timings = in_session(settings, "netqos-build-flows", lambda spark: run(spark, settings, args.run_id))
+    run_id = args.run_id or default_run_id()
+    with job_metrics("build_flows", settings, run_id, suites=["tcp_analysis", "flows"]) as m:
+        report, timings = in_session(settings, "netqos-build-flows", lambda spark: run(spark, settings, run_id))
+        m.rows("tcp_analysis", report.packets)
+        m.rows("flows", report.flows)
     print_report(report, timings)
     return 0
 

@@ -17,9 +17,12 @@ from pyspark.sql import SparkSession
 
 from netqos.jobs import build_flows, parse_pcaps, qos_windows
 from netqos.jobs.job_args import default_run_id, in_session, settings_from_args
+from netqos.observability.job_run import job_metrics
+from netqos.observability.metrics import JobMetrics
 from netqos.settings import Settings
 
 T = TypeVar("T")
+INGEST_SUITES = ("packets", "tcp_analysis", "flows", "qos_windows")  # every stage's quality gate
 
 
 @dataclass
@@ -69,13 +72,29 @@ def print_report(result: IngestRun, timings: dict[str, float]) -> None:
     print("ingest timings: " + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in stages.items()), flush=True)
 
 
+def observed(m: JobMetrics, spark: SparkSession, settings: Settings, result: IngestRun) -> IngestRun:
+    """Each stage's job metrics, under the one job name `ingest` (the stages' own durations are in the log)."""
+    if result.parse is not None:
+        parse_pcaps.observe(m, result.parse)
+    if result.flows is not None:
+        m.rows("tcp_analysis", result.flows.packets)
+        m.rows("flows", result.flows.flows)
+    if result.windows is not None:
+        qos_windows.observed(m, spark, settings, result.windows)
+    return result
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_pcaps.parse_args(argv)
     settings = settings_from_args(args, Settings())
     bounds = parse_pcaps.RunBounds(args.landed_before, args.max_files)
-    result, timings = in_session(
-        settings, "netqos-ingest", lambda spark: run(spark, args.paths, settings, bounds, args.run_id)
-    )
+    run_id = args.run_id or default_run_id()
+    with job_metrics("ingest", settings, run_id, suites=INGEST_SUITES) as m:
+        result, timings = in_session(
+            settings,
+            "netqos-ingest",
+            lambda spark: observed(m, spark, settings, run(spark, args.paths, settings, bounds, run_id)),
+        )
     print_report(result, timings)
     return 0
 

@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 
 from netqos.jobs.job_args import add_warehouse_arg, in_session, settings_from_args, utc_time
 from netqos.lake.tables import ALL_TABLES, INGEST_LEDGER, ensure_tables
+from netqos.observability.job_run import job_metrics
 from netqos.quality import run_record
 from netqos.settings import Settings
 
@@ -108,7 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = settings_from_args(args, Settings())
     as_of = args.as_of or datetime.now(UTC)
-    report, _ = in_session(settings, "netqos-maintenance", lambda spark: run(spark, settings, as_of))
+    with job_metrics("maintenance", settings):
+        report, _ = in_session(settings, "netqos-maintenance", lambda spark: run(spark, settings, as_of))
     print(
         f"maintenance: optimized+vacuumed {len(report.optimized)} tables, expired {report.quarantine_rows_expired} "
         f"quarantine rows and {report.quality_records_expired} runs' quality records, "

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from netqos.jobs.job_args import add_warehouse_arg, in_session, settings_from_args
+from netqos.observability.job_run import job_metrics
 from netqos.report.model import ReportData
 from netqos.report.publish import Published, publish
 from netqos.report.render import render
@@ -58,7 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = settings_from_args(args, Settings())
     sensors = tuple(s.strip() for s in args.sensors.split(",") if s.strip())
-    (data, published), _ = in_session(settings, "netqos-nightly-report", lambda s: run(s, settings, args.date, sensors))
+    with job_metrics("nightly_report", settings):
+        (data, published), _ = in_session(
+            settings, "netqos-nightly-report", lambda s: run(s, settings, args.date, sensors)
+        )
     print(describe(data, published))
     return 0
 

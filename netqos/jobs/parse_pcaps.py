@@ -37,6 +37,8 @@ from netqos.jobs.job_args import (
 )
 from netqos.lake.ledger import LedgerEntry, LedgerStatus, read_entries, upsert_entries
 from netqos.lake.tables import PACKETS, ensure_tables
+from netqos.observability.job_run import job_metrics
+from netqos.observability.metrics import JobMetrics
 from netqos.settings import Settings
 
 if TYPE_CHECKING:
@@ -255,13 +257,24 @@ def print_report(report: IngestReport, timings: Mapping[str, float]) -> None:
     )
 
 
+def observe(m: JobMetrics, report: IngestReport) -> None:
+    """Job metrics of a run: packets and ledger rows written, files per ledger status."""
+    m.rows("packets", sum(e.packets or 0 for e in report.entries if e.status == "ingested"))
+    m.rows("ingest_ledger", len(report.entries))
+    statuses: tuple[LedgerStatus, ...] = ("ingested", "failed", "conflict", "quarantined")
+    m.files({**{s: report.count(s) for s in statuses}, "skipped": len(report.skipped)})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     settings = settings_from_args(args, Settings())
     bounds = RunBounds(args.landed_before, args.max_files)
-    report, timings = in_session(
-        settings, "netqos-parse-pcaps", lambda spark: run(spark, args.paths, settings, bounds, args.run_id)
-    )
+    run_id = args.run_id or default_run_id()
+    with job_metrics("parse_pcaps", settings, run_id, suites=["packets"]) as m:
+        report, timings = in_session(
+            settings, "netqos-parse-pcaps", lambda spark: run(spark, args.paths, settings, bounds, run_id)
+        )
+        observe(m, report)
     print_report(report, timings)
     return 0
 

@@ -26,6 +26,8 @@ from pyspark.sql.types import StructType
 from netqos.jobs.job_args import add_run_id_arg, add_warehouse_arg, default_run_id, in_session, settings_from_args
 from netqos.jobs.sensor_ranges import date_of_ns, range_predicate
 from netqos.lake.tables import FEATURE_LEDGER, PACKETS, QOS_WINDOWS, TCP_ANALYSIS, ensure_tables
+from netqos.observability.job_run import job_metrics
+from netqos.observability.metrics import JobMetrics
 from netqos.settings import Settings
 from netqos.spark.arrow_udf import conform, grouped_arrow_udf
 
@@ -155,6 +157,15 @@ def gate(spark: SparkSession, windows: DataFrame, cfg: FeatureConfig, settings: 
         quality.raise_for_failure(outcome)
 
 
+def observed(m: JobMetrics, spark: SparkSession, settings: Settings, report: WindowReport) -> WindowReport:
+    """Rows written and the QoS KPI gauges of the windows just written (read while the session is up)."""
+    from netqos.observability.qos_kpis import latest_kpis
+
+    m.rows("qos_windows", report.windows)
+    m.qos_kpis(latest_kpis(spark, settings, report.plan.start_ns))
+    return report
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from rich.console import Console
 
@@ -163,7 +174,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_run_id_arg(parser)
     args = parser.parse_args(argv)
     settings = settings_from_args(args, Settings())
-    report, timings = in_session(settings, "netqos-qos-windows", lambda spark: run(spark, settings, args.run_id))
+    run_id = args.run_id or default_run_id()
+    with job_metrics("qos_windows", settings, run_id, suites=["qos_windows"]) as m:
+        report, timings = in_session(
+            settings, "netqos-qos-windows", lambda spark: observed(m, spark, settings, run(spark, settings, run_id))
+        )
     Console().print(
         f"qos_windows: {len(report.plan.files)} files settled, {report.windows} window rows from "
         + ", ".join(

@@ -38,6 +38,7 @@ from pyspark.sql.types import (
 from netqos.jobs.job_args import add_run_id_arg, add_warehouse_arg, default_run_id, in_session, settings_from_args
 from netqos.jobs.sensor_ranges import date_of_ns
 from netqos.lake.tables import ANOMALIES, QOS_WINDOWS, TOP_FEATURE, ensure_tables, merge_by_keys
+from netqos.observability.job_run import job_metrics
 from netqos.settings import Settings
 
 if TYPE_CHECKING:
@@ -286,13 +287,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--alias", default="champion", help="model alias to score with (default champion)")
     args = parser.parse_args(argv)
     settings = settings_from_args(args, Settings())
-    try:
-        report, timings = in_session(
-            settings, "netqos-score-windows", lambda s: run(s, settings, args.run_id, args.alias)
-        )
-    except SignatureMismatch as exc:
-        print(f"score_windows: {exc}", file=sys.stderr)
-        return 3
+    run_id = args.run_id or default_run_id()
+    with job_metrics("score_windows", settings, run_id) as m:
+        try:
+            report, timings = in_session(
+                settings, "netqos-score-windows", lambda s: run(s, settings, run_id, args.alias)
+            )
+        except SignatureMismatch as exc:
+            m.fail()
+            print(f"score_windows: {exc}", file=sys.stderr)
+            return 3
+        m.rows("anomalies", report.scored)
     if report.champion is None:
         print(f"score_windows: {report.note}")
         return 0

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from netqos.jobs.job_args import add_warehouse_arg, settings_from_args
+from netqos.observability.job_run import job_metrics
 from netqos.settings import Settings
 
 
@@ -30,14 +31,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-register", action="store_true")
     args = parser.parse_args(argv)
     settings = settings_from_args(args, Settings())
-    return train_and_report(
-        settings,
-        Console(width=140),  # fixed width: the tables stay readable in task logs
-        label_runs=[Path(p) for p in args.labels.split(",") if p],
-        test_runs=[r for r in args.test_runs.split(",") if r] or None,
-        detectors=[d for d in args.detectors.split(",") if d] or None,
-        register=not args.no_register,
-    )
+    with job_metrics("train_models", settings) as m:
+        code = train_and_report(
+            settings,
+            Console(width=140),  # fixed width: the tables stay readable in task logs
+            label_runs=[Path(p) for p in args.labels.split(",") if p],
+            test_runs=[r for r in args.test_runs.split(",") if r] or None,
+            detectors=[d for d in args.detectors.split(",") if d] or None,
+            register=not args.no_register,
+        )
+        if code:
+            m.fail()
+    return code
 
 
 if __name__ == "__main__":

@@ -19,6 +19,18 @@ DEFAULT_ARGS: dict[str, Any] = {
 SPARK_CONN_ID = "spark_default"  # conn_type spark; host = master: local[*] or spark://host:7077
 S3_CONN_ID = "netqos_s3"  # conn_type aws; login/password = keys, extra.endpoint_url for MinIO
 
+# One writer per Delta table: each writing task runs in a pool of one slot, so runs of a DAG overlap (one run scores
+# while the next ingests) but never write the same table at once. Created by `netqos airflow up` and compose's
+# airflow-init; elsewhere: `airflow pools set <name> 1 "<description>"`.
+INGEST_POOL = "netqos_lake_ingest"
+ANOMALIES_POOL = "netqos_lake_anomalies"
+ALERTS_POOL = "netqos_lake_alerts"
+LAKE_POOLS = {
+    INGEST_POOL: "single writer of packets, ingest_ledger, tcp_analysis, flows, qos_windows (ingest, maintenance)",
+    ANOMALIES_POOL: "single writer of anomalies (score)",
+    ALERTS_POOL: "single writer of alerts",
+}
+
 # Asset URIs: the Delta tables and outputs the DAGs update (the scheduler links producers and consumers).
 TABLES = ("packets", "ingest_ledger", "tcp_analysis", "flows", "qos_windows", "quarantine")
 

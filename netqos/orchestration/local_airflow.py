@@ -1,6 +1,10 @@
 """One command for a real local Airflow 3: PostgreSQL, MinIO, an MLflow tracking server (database `mlflow`,
 artifacts in bucket netqos-mlflow), then api-server, scheduler, dag-processor and triggerer, all on 127.0.0.1
 with their state in one folder (`netqos airflow up|down|status`, `make airflow`).
+The DAGs' Spark jobs share one Hive metastore in that PostgreSQL (database `metastore`): tasks of overlapping runs
+and DAGs run at the same time, and embedded Derby admits one process.
+Scale-out options: `executor="celery"` adds a Redis broker and N Celery workers (local_celery); `spark_workers=N`
+starts a Spark standalone cluster (spark_cluster) in <state>/spark-cluster and points spark_default at it.
 
 State dir (default <NETQOS_HOME or ~/.cache/netqos>/airflow):
     secrets/secrets.json     generated passwords and keys (0600), reused by every later `up`
@@ -28,11 +32,13 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from netqos.orchestration.local_postgres import LocalPostgres
+from netqos.orchestration import local_celery, spark_cluster
+from netqos.orchestration.defaults import LAKE_POOLS
+from netqos.orchestration.local_postgres import DB_USER, LocalPostgres
 from netqos.orchestration.local_procs import (
     Secrets,
     how_it_ended,
@@ -53,6 +59,7 @@ LANDING_BUCKET = "netqos-landing"
 MLFLOW_BUCKET = "netqos-mlflow"
 REPORTS_BUCKET = "netqos-reports"
 MLFLOW_DB = "mlflow"
+METASTORE_DB = "metastore"  # the Spark jobs' Hive metastore: Derby allows one process, the DAGs' tasks run several
 REGION = "us-east-1"
 ADMIN_USER = "admin"
 VIEWER_USER = "viewer"
@@ -88,6 +95,13 @@ class LocalAirflowConfig:
     minio_port: int = 9000
     mlflow_port: int = 5000
     spark_master: str = "local[*]"  # or spark://host:7077 for a standalone cluster
+    executor: str = "local"  # "local" (LocalExecutor) or "celery" (CeleryExecutor: Redis + celery_workers workers)
+    celery_workers: int = 2
+    redis_port: int = 6379
+    spark_workers: int = 0  # > 0: start a standalone cluster of that many workers and use it as spark_master
+    spark_master_port: int = 7077
+    spark_ui_port: int = 8081
+    spark_worker_memory: str = "2g"
     warehouse_dir: Path | None = None  # None = <state dir>/lake/warehouse
     dags_folder: Path = DAGS_FOLDER
     startup_timeout: float = 300.0
@@ -108,6 +122,13 @@ class LocalAirflowConfig:
     @property
     def warehouse(self) -> Path:
         return self.warehouse_dir or self.state_dir / "lake" / "warehouse"
+
+    @property
+    def cluster(self) -> spark_cluster.SparkClusterConfig:
+        return spark_cluster.SparkClusterConfig(
+            state_dir=self.state_dir / "spark-cluster", master_port=self.spark_master_port,
+            master_ui_port=self.spark_ui_port, workers=self.spark_workers, worker_memory=self.spark_worker_memory,
+        )  # fmt: skip
 
     def to_json(self) -> str:
         d = asdict(self)
@@ -211,7 +232,7 @@ def airflow_env(config: LocalAirflowConfig, secrets: Secrets, db_url: str) -> di
         "AIRFLOW_HOME": str(layout.airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(config.dags_folder),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__EXECUTOR": local_celery.LOCAL_EXECUTOR,
         "AIRFLOW__CORE__PARALLELISM": "2",
         "AIRFLOW__CORE__FERNET_KEY": secrets.fernet_key,
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{config.base_url}/execution/",
@@ -235,12 +256,27 @@ def airflow_env(config: LocalAirflowConfig, secrets: Secrets, db_url: str) -> di
         "PYSPARK_DRIVER_PYTHON": sys.executable,
         "SPARK_LOCAL_IP": "127.0.0.1",
         "NETQOS_LAKE__WAREHOUSE_DIR": str(config.warehouse),
+        "NETQOS_LAKE__METASTORE_URL": f"jdbc:postgresql://127.0.0.1:{config.postgres_port}/{METASTORE_DB}",
+        "NETQOS_LAKE__METASTORE_USER": DB_USER,
+        "NETQOS_LAKE__METASTORE_PASSWORD": secrets.db_password,  # read by Hive as ${env.…}: never in a conf
         "MLFLOW_TRACKING_URI": config.mlflow_url,  # tasks that train or score log to the local server
         "NETQOS_REPORT__BUCKET": REPORTS_BUCKET,  # the nightly report is copied there too
     }
     if java_home := _java_home():
         env["JAVA_HOME"] = java_home
+    if config.executor == "celery":
+        env.update(local_celery.celery_env(config.redis_port, secrets, db_url))
     return env
+
+
+def node_s3_env(config: LocalAirflowConfig, secrets: Secrets) -> dict[str, str]:
+    """S3 settings of the Spark cluster's nodes (executors read the landing objects), like an instance role."""
+    return {
+        "NETQOS_S3__ENDPOINT_URL": config.minio_url,
+        "NETQOS_S3__REGION": REGION,
+        "NETQOS_S3__ACCESS_KEY_ID": secrets.minio_access_key,
+        "NETQOS_S3__SECRET_ACCESS_KEY": secrets.minio_secret_key,
+    }
 
 
 # --- small HTTP client (stdlib: no Airflow import) ---------------------------------------------------------------
@@ -402,7 +438,9 @@ def _write_passwords(layout: Layout, secrets: Secrets) -> None:
         write_private(layout.passwords_file, json.dumps(wanted) + "\n")
 
 
-def _check_alive(layout: Layout, names: Iterable[str]) -> None:
+def _check_alive(layout: Layout, names: Iterable[str], config: LocalAirflowConfig | None = None) -> None:
+    if config is not None and config.executor == "celery":
+        local_celery.check_workers(config.celery_workers, logs=layout.logs, run=layout.run)
     for name in names:
         if _component_pid(layout, name) is None:
             log, pid = layout.log(name), read_pid(layout.pid(name))
@@ -416,7 +454,7 @@ def _wait_ready(config: LocalAirflowConfig, secrets: Secrets, say: Say) -> None:
     say(f"waiting for the api-server at {config.base_url} and the components' heartbeats")
     health: Any = None
     while True:
-        _check_alive(layout, COMPONENTS)
+        _check_alive(layout, COMPONENTS, config)
         with contextlib.suppress(urllib.error.URLError, OSError, ValueError):
             health = http_json("GET", f"{config.base_url}/api/v2/monitor/health", timeout=5)
             parts = ("metadatabase", "scheduler", "triggerer", "dag_processor")
@@ -428,10 +466,11 @@ def _wait_ready(config: LocalAirflowConfig, secrets: Secrets, say: Say) -> None:
                 f" logs in {layout.logs}"
             )
         time.sleep(2)
+    token = get_token(config.base_url, ADMIN_USER, secrets.admin_password)
+    ensure_pools(config.base_url, token)
     if not config.wait_for_dags:
         return
     say(f"waiting for the dag-processor to serialize {', '.join(config.wait_for_dags)}")
-    token = get_token(config.base_url, ADMIN_USER, secrets.admin_password)
     while True:
         _check_alive(layout, COMPONENTS)
         with contextlib.suppress(urllib.error.URLError, OSError, ValueError):
@@ -451,6 +490,29 @@ def _wait_ready(config: LocalAirflowConfig, secrets: Secrets, say: Say) -> None:
         time.sleep(2)
 
 
+def _scaleout_running(config: LocalAirflowConfig, layout: Layout) -> bool:
+    """Whether the Celery workers, Redis and the Spark cluster that `config` asks for are all running."""
+    if config.executor == "celery":
+        names = local_celery.worker_names(config.celery_workers)
+        if local_celery.redis_running(layout.pid("redis")) is None or any(
+            running_pid(layout.pid(n), local_celery.WORKER_MARKER) is None for n in names
+        ):
+            return False
+    return config.spark_workers == 0 or all(pid for _, pid, _ in spark_cluster.status(config.cluster.state_dir))
+
+
+def ensure_pools(base_url: str, token: str) -> None:
+    """The single-slot writer pools the DAGs' tasks name (defaults.LAKE_POOLS): created, or reset to one slot."""
+    for name, description in LAKE_POOLS.items():
+        body = {"name": name, "slots": 1, "description": description, "include_deferred": False}
+        try:
+            http_json("POST", f"{base_url}/api/v2/pools", body, token=token)
+        except urllib.error.HTTPError as e:
+            if e.code != 409:
+                raise
+            http_json("PATCH", f"{base_url}/api/v2/pools/{name}", body, token=token)
+
+
 def up(config: LocalAirflowConfig | None = None, say: Say = print) -> UpResult:
     """Start (or find running) PostgreSQL, MinIO and the four Airflow components; wait until they are ready."""
     config = config or LocalAirflowConfig()
@@ -464,7 +526,13 @@ def up(config: LocalAirflowConfig | None = None, say: Say = print) -> UpResult:
 
     pg = LocalPostgres(config.state_dir, config.postgres_port, say=say)
     running = {n: _component_pid(layout, n) for n in COMPONENTS}
-    if all(running.values()) and _minio_running(layout) and _mlflow_running(layout) and pg.running():
+    if (
+        all(running.values())
+        and _minio_running(layout)
+        and _mlflow_running(layout)
+        and pg.running()
+        and _scaleout_running(config, layout)
+    ):
         previous = LocalAirflowConfig.load(config.state_dir)
         say(f"already running (state in {config.state_dir})")
         return UpResult(previous.base_url, previous.mlflow_url, ADMIN_USER, secrets.admin_password,
@@ -479,6 +547,7 @@ def up(config: LocalAirflowConfig | None = None, say: Say = print) -> UpResult:
         pg.start()
     pg.ensure_database(secrets.db_password)
     pg.ensure_extra_database(MLFLOW_DB)
+    pg.ensure_extra_database(METASTORE_DB)
     log_link = layout.log("postgres")
     if not log_link.exists() and not log_link.is_symlink():
         log_link.symlink_to(pg.log_path)
@@ -486,6 +555,13 @@ def up(config: LocalAirflowConfig | None = None, say: Say = print) -> UpResult:
     _start_minio(config, secrets, say)
     _ensure_bucket(config, secrets)
     _start_mlflow(config, secrets, pg.url(secrets.db_password, MLFLOW_DB), say)
+    if config.spark_workers > 0:
+        master = spark_cluster.up(config.cluster, env=node_s3_env(config, secrets), say=say)
+        config = replace(config, spark_master=master)
+        (config.state_dir / "config.json").write_text(config.to_json())
+    if config.executor == "celery":
+        local_celery.start_redis(config.state_dir, config.redis_port, secrets, log=layout.log("redis"),
+                                 pid_file=layout.pid("redis"), say=say)  # fmt: skip
 
     env = airflow_env(config, secrets, pg.url(secrets.db_password))
     _migrate(layout, env, say)
@@ -496,6 +572,9 @@ def up(config: LocalAirflowConfig | None = None, say: Say = print) -> UpResult:
             extra = ["--skip-serve-logs"] if name in ("scheduler", "triggerer") else []
             spawn([_airflow_bin(), name, *extra], env=env, log_path=layout.log(name), pid_file=layout.pid(name),
                   cwd=config.state_dir)  # fmt: skip
+    if config.executor == "celery":
+        local_celery.start_workers(config.celery_workers, airflow_bin=_airflow_bin(), env=env, logs=layout.logs,
+                                   run=layout.run, cwd=config.state_dir, say=say)  # fmt: skip
     _wait_ready(config, secrets, say)
     return UpResult(config.base_url, config.mlflow_url, ADMIN_USER, secrets.admin_password, layout.passwords_file,
                     config.state_dir, False, time.monotonic() - started)  # fmt: skip
@@ -508,13 +587,17 @@ def down(state_dir: Path | None = None, *, purge_db: bool = False, say: Say = pr
     layout = Layout(state_dir)
     config = LocalAirflowConfig.load(state_dir)
     stopped: list[str] = []
-    for name in (*COMPONENTS, "mlflow", "minio"):
-        pid = running_pid(layout.pid(name), name if name in ("minio", "mlflow") else "airflow")
+    workers = local_celery.worker_names(config.celery_workers) if config.executor == "celery" else []
+    for name in (*workers, *COMPONENTS, "redis", "mlflow", "minio"):
+        marker = {"redis": local_celery.REDIS_MARKER, "minio": "minio", "mlflow": "mlflow"}.get(name, "airflow")
+        pid = running_pid(layout.pid(name), marker)
         if pid is not None:
             say(f"stopping {name} (pid {pid})")
             stop_group(pid)
             stopped.append(name)
         layout.pid(name).unlink(missing_ok=True)
+    if config.spark_workers > 0:
+        stopped += [f"spark {n}" for n in spark_cluster.down(config.cluster.state_dir, say=say)]
     if (state_dir / "postgres").exists():
         pg = LocalPostgres(state_dir, config.postgres_port, say=say)
         if pg.running():
@@ -549,4 +632,13 @@ def status(state_dir: Path | None = None) -> list[ComponentStatus]:
     for name in COMPONENTS:
         detail = config.base_url if name == "api-server" else str(layout.log(name))
         result.append(ComponentStatus(name, _component_pid(layout, name), detail))
+    if config.executor == "celery":
+        redis = local_celery.redis_running(layout.pid("redis"))
+        result.append(ComponentStatus("redis", redis, f"127.0.0.1:{config.redis_port}"))
+        for name in local_celery.worker_names(config.celery_workers):
+            pid = running_pid(layout.pid(name), local_celery.WORKER_MARKER)
+            result.append(ComponentStatus(name, pid, str(layout.log(name))))
+    if config.spark_workers > 0:
+        for name, pid, detail in spark_cluster.status(config.cluster.state_dir):
+            result.append(ComponentStatus(f"spark {name}", pid, detail))
     return result

@@ -31,6 +31,7 @@ class Secrets:
     fernet_key: str
     minio_access_key: str
     minio_secret_key: str
+    redis_password: str
 
     def values(self) -> list[str]:
         """Every secret value (the MinIO access key is an identifier, not a secret, so it is left out)."""
@@ -47,6 +48,7 @@ def _generate() -> Secrets:
         fernet_key=base64.urlsafe_b64encode(os.urandom(32)).decode(),  # what cryptography's Fernet.generate_key makes
         minio_access_key="netqos-" + secrets.token_hex(6),
         minio_secret_key=secrets.token_urlsafe(30),
+        redis_password=secrets.token_urlsafe(24),
     )
 
 

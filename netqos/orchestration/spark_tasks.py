@@ -51,9 +51,11 @@ def spark_job(
     outlets: Sequence[str] = (),
     inlets: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
+    pool: str | None = None,
 ) -> Any:
     """A SparkSubmitOperator for jobs/spark/<job>.py; `outlets`/`inlets`: the tables it updates/reads (as Assets);
-    `env`: more (templated) environment for spark-submit, on top of the worker's own and the S3 connection's."""
+    `env`: more (templated) environment for spark-submit, on top of the worker's own and the S3 connection's;
+    `pool`: the single-slot pool of the tables it writes (defaults.LAKE_POOLS)."""
     from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
     from netqos.jars import JarsMissingError, spark_jars
@@ -83,4 +85,5 @@ def spark_job(
         env_vars={**S3_ENV, **(env or {}), "PYSPARK_PYTHON": sys.executable, "PATH": os.environ.get("PATH", "")},
         outlets=[table_asset(t) for t in outlets],
         inlets=[table_asset(t) for t in inlets],
+        pool=pool,  # None: Airflow's default_pool
     )

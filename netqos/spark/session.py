@@ -78,16 +78,48 @@ def driver_java_options(settings: Settings) -> str:
     return " ".join(java_opts)
 
 
+# Hadoop's Configuration expands `${env.NAME}` when S3A reads the key: the keys never sit in a conf value.
+S3A_KEY_ENV = {"fs.s3a.access.key": "NETQOS_S3__ACCESS_KEY_ID", "fs.s3a.secret.key": "NETQOS_S3__SECRET_ACCESS_KEY"}
+
+
+def s3a_conf(settings: Settings) -> dict[str, str]:
+    """S3A confs for an s3a:// warehouse: the [s3] endpoint (path-style, as MinIO wants), and the keys from the
+    environment when [s3] has them (else the default AWS chain: instance or job role)."""
+    s3 = settings.s3
+    conf = {"spark.hadoop.fs.s3a.endpoint.region": s3.region}
+    if s3.endpoint_url:
+        conf["spark.hadoop.fs.s3a.endpoint"] = s3.endpoint_url
+        conf["spark.hadoop.fs.s3a.path.style.access"] = "true"
+        conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] = str(s3.endpoint_url.startswith("https")).lower()
+    if s3.access_key_id is not None and s3.secret_access_key is not None:
+        conf["spark.hadoop.fs.s3a.aws.credentials.provider"] = "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
+        conf.update({f"spark.hadoop.{key}": "${env." + env + "}" for key, env in S3A_KEY_ENV.items()})
+    return conf
+
+
+def s3a_env(settings: Settings) -> dict[str, str]:
+    """What a Spark JVM's environment needs for `s3a_conf`'s ${env.…} keys."""
+    s3 = settings.s3
+    if settings.lake.warehouse_uri is None or s3.access_key_id is None or s3.secret_access_key is None:
+        return {}
+    return {S3A_KEY_ENV["fs.s3a.access.key"]: s3.access_key_id.get_secret_value(),
+            S3A_KEY_ENV["fs.s3a.secret.key"]: s3.secret_access_key.get_secret_value()}  # fmt: skip
+
+
+def warehouse_location(settings: Settings) -> str:
+    """spark.sql.warehouse.dir: the s3a:// lakehouse when set, else the local warehouse folder."""
+    return settings.lake.warehouse_uri or settings.lake.warehouse_dir.resolve().as_uri()
+
+
 def spark_conf(settings: Settings) -> dict[str, str]:
     """Every conf key `build_spark` sets; `settings.spark.extra_conf` wins over these defaults."""
-    warehouse = settings.lake.warehouse_dir.resolve()
     conf = {
         "spark.master": settings.spark.master,
         "spark.driver.memory": settings.spark.driver_memory,
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "spark.sql.catalogImplementation": "hive",
-        "spark.sql.warehouse.dir": warehouse.as_uri(),
+        "spark.sql.warehouse.dir": warehouse_location(settings),
         "spark.driver.extraJavaOptions": driver_java_options(settings),
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": str(settings.spark.shuffle_partitions),
@@ -107,6 +139,8 @@ def spark_conf(settings: Settings) -> dict[str, str]:
     else:
         conf["spark.jars"] = ",".join(jars)
     conf.update(metastore_conf(settings))
+    if settings.lake.warehouse_uri is not None:
+        conf.update(s3a_conf(settings))
     conf.update(settings.spark.extra_conf)
     return conf
 
@@ -128,6 +162,7 @@ def build_spark(settings: Settings, app_name: str | None = None) -> SparkSession
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     # The JVM py4j launches inherits this environment: the metastore password reaches Hive without a conf value.
     os.environ.update(metastore_env(settings))
+    os.environ.update(s3a_env(settings))
     builder = SparkSession.builder.appName(app_name or settings.spark.app_name)
     for key, value in spark_conf(settings).items():
         builder = builder.config(key, value)

@@ -1,0 +1,222 @@
+"""Scale-out on this machine, for real: `netqos airflow up` with the CeleryExecutor (Redis broker, two Celery
+workers) and a Spark standalone cluster (master + two workers started with spark-class), every Spark task
+submitted by Airflow's SparkSubmitOperator to spark://.
+
+Two netqos_ingest runs are triggered at once, each allowed two of the four landed captures. They must overlap as
+runs while no two tasks write one table at the same time (writer pools), and together ingest every capture once.
+The tables they produce on the cluster (packets, tcp_analysis, flows, qos_windows, anomalies scored by the MLflow
+champion) must hold the same rows as the same jobs run by spark-submit on local[2] over the same objects.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from s3server import free_port
+from shared_pcaps import SHARED_PCAPS
+
+from netqos.jars import spark_jars
+from netqos.orchestration.defaults import ANOMALIES_POOL, INGEST_POOL
+from netqos.orchestration.local_airflow import (
+    LANDING_BUCKET,
+    Layout,
+    LocalAirflowConfig,
+    down,
+    get_token,
+    http_json,
+    node_s3_env,
+    s3_client,
+    up,
+)
+from netqos.orchestration.local_procs import Secrets, load_or_create_secrets
+from netqos.orchestration.spark_cluster import master_state
+from netqos.settings import Settings
+
+pytestmark = [pytest.mark.integration, pytest.mark.spark, pytest.mark.slow, pytest.mark.timeout(2400)]
+
+REPO = Path(__file__).resolve().parents[3]
+DAG_ID = "netqos_ingest"
+# Four small clean captures from different days, two sensors; uploaded oldest first, so `--max-files 2` cuts the
+# same two batches for every run (the ingest takes new files oldest first).
+CAPTURES = (
+    ("edge1", "zeek-5-pings.pcap"),
+    ("edge1", "dpkt-dns_icmp.pcap"),
+    ("edge2", "zeek-get-to-ssh-server.pcap"),
+    ("edge2", "dpkt-http.pcap"),
+)
+COMPARED = ("packets", "tcp_analysis", "flows", "qos_windows", "anomalies")
+# Columns that name the run or the moment of the write, not the data.
+VOLATILE = {"scored_at", "scoring_run_id", "ingested_at", "flows_at", "windows_at", "mtime"}
+RUN_TIMEOUT = 1500.0
+
+
+@dataclass
+class Stack:
+    config: LocalAirflowConfig
+    secrets: Secrets
+
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        token = get_token(self.config.base_url, "admin", self.secrets.admin_password)
+        return http_json(method, f"{self.config.base_url}/api/v2{path}", body, token=token, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    state = tmp_path_factory.mktemp("scaleout-state")
+    config = LocalAirflowConfig(
+        state_dir=state, api_port=free_port(), postgres_port=free_port(), minio_port=free_port(),
+        mlflow_port=free_port(), executor="celery", celery_workers=2, redis_port=free_port(), spark_workers=2,
+        spark_master_port=free_port(), spark_ui_port=free_port(), spark_worker_memory="1536m",
+    )  # fmt: skip
+    try:
+        started = time.monotonic()
+        up(config, say=lambda m: print(f"[up +{time.monotonic() - started:5.1f}s] {m}"))
+        secrets = load_or_create_secrets(Layout(state).secrets_file)
+        s3 = s3_client(config, secrets)
+        for sensor, name in CAPTURES:
+            s3.upload_file(str(SHARED_PCAPS / name), LANDING_BUCKET, f"sensor={sensor}/{name}")
+            time.sleep(1.1)  # S3 LastModified has one-second resolution: keep the order strict
+        yield Stack(LocalAirflowConfig.load(state), secrets)
+    finally:
+        down(state, purge_db=True, say=print)
+
+
+# --- the local[2] reference: the same jobs by spark-submit, on the same objects ---------------------------------
+def _submit(stack: Stack, warehouse: Path, job: str, *args: str) -> str:
+    settings = Settings()
+    jars = ",".join(str(p) for p in spark_jars(settings.spark.jars_dir))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NETQOS_S3__", "NETQOS_LAKE__", "MLFLOW_"))}
+    env.update(node_s3_env(stack.config, stack.secrets), NETQOS_LAKE__WAREHOUSE_DIR=str(warehouse),
+               MLFLOW_TRACKING_URI=stack.config.mlflow_url, PYSPARK_PYTHON=sys.executable,
+               NETQOS_SPARK__SHUFFLE_PARTITIONS="2")  # fmt: skip
+    cmd = [str(Path(sys.executable).with_name("spark-submit")), "--master", "local[2]", "--jars", jars,
+           "--conf", "spark.ui.enabled=false", "--conf", "spark.sql.session.timeZone=UTC",
+           str(REPO / "jobs" / "spark" / f"{job}.py"), *args]  # fmt: skip
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900, cwd=warehouse.parent)
+    assert proc.returncode == 0, f"{job} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    return proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def reference(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two local[2] ingest batches of two files, a model trained on them promoted to champion, then scoring.
+    Returns the reference warehouse."""
+    from mlflow import MlflowClient
+
+    warehouse = tmp_path_factory.mktemp("reference") / "warehouse"
+    warehouse.mkdir()
+    landed_before = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
+    for batch in (1, 2):
+        _submit(stack, warehouse, "ingest", f"s3://{LANDING_BUCKET}/", "--max-files", "2",
+                "--landed-before", landed_before, "--run-id", f"reference-{batch}")  # fmt: skip
+    log = _submit(stack, warehouse, "train_models")
+    assert "as 'challenger'" in log, log[-3000:]
+    client = MlflowClient(tracking_uri=stack.config.mlflow_url)
+    name = Settings().models.registered_name
+    challenger = client.get_model_version_by_alias(name, "challenger")
+    client.set_registered_model_alias(name, "champion", challenger.version)  # what a person does in the MLflow UI
+    _submit(stack, warehouse, "score_windows", "--run-id", "reference-score")
+    return warehouse
+
+
+# --- two runs of the DAG at once, on the cluster, through Celery ---------------------------------------------
+def _trigger(stack: Stack, run_id: str, logical_date: datetime) -> None:
+    body = {"dag_run_id": run_id, "logical_date": logical_date.isoformat(), "conf": {"max_files": 2}}
+    stack.api("POST", f"/dags/{DAG_ID}/dagRuns", body)
+
+
+def _task_instances(stack: Stack, run_id: str) -> list[dict[str, Any]]:
+    rid = urllib.parse.quote(run_id, safe="")
+    tis: list[dict[str, Any]] = stack.api("GET", f"/dags/{DAG_ID}/dagRuns/{rid}/taskInstances")["task_instances"]
+    return tis
+
+
+@pytest.fixture(scope="module")
+def dag_runs(stack: Stack, reference: Path) -> dict[str, list[dict[str, Any]]]:
+    """Both runs triggered back to back (the champion exists: `score` scores); their task instances once done."""
+    stack.api("PATCH", f"/dags/{DAG_ID}", {"is_paused": False})
+    now = datetime.now(UTC)
+    run_ids = ["parallel-a", "parallel-b"]
+    for i, run_id in enumerate(run_ids):
+        _trigger(stack, run_id, now + timedelta(seconds=i))
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while True:
+        for run in stack.api("GET", f"/dags/{DAG_ID}/dagRuns?limit=100")["dag_runs"]:
+            if run["dag_run_id"] not in run_ids and run["state"] in ("queued", "running"):  # unpausing schedules one
+                rid = urllib.parse.quote(run["dag_run_id"], safe="")
+                stack.api("PATCH", f"/dags/{DAG_ID}/dagRuns/{rid}", {"state": "failed"})
+        runs = {r: stack.api("GET", f"/dags/{DAG_ID}/dagRuns/{r}") for r in run_ids}
+        if all(r["state"] in ("success", "failed") for r in runs.values()):
+            break
+        assert time.monotonic() < deadline, {r: v["state"] for r, v in runs.items()}
+        time.sleep(5)
+    result = {r: _task_instances(stack, r) for r in run_ids}
+    failed = {
+        r: [(t["task_id"], t["state"]) for t in tis] for r, tis in result.items() if runs[r]["state"] != "success"
+    }
+    assert not failed, f"runs failed: {failed}; logs in {Layout(stack.config.state_dir).logs / 'airflow'}"
+    return result
+
+
+def _span(ti: dict[str, Any]) -> tuple[datetime, datetime]:
+    return datetime.fromisoformat(ti["start_date"]), datetime.fromisoformat(ti["end_date"])
+
+
+def test_both_runs_ran_on_celery_workers_and_overlapped(dag_runs: dict[str, list[dict[str, Any]]]) -> None:
+    tis = [t for run in dag_runs.values() for t in run]
+    assert {t["state"] for t in tis} == {"success"}
+    hosts = {t["hostname"] for t in tis}
+    assert hosts, tis
+    (a_start, a_end), (b_start, b_end) = (
+        (min(_span(t)[0] for t in run), max(_span(t)[1] for t in run)) for run in dag_runs.values()
+    )
+    assert a_start < b_end and b_start < a_end, "the two runs did not overlap"
+
+
+def test_no_two_tasks_wrote_one_table_at_once(dag_runs: dict[str, list[dict[str, Any]]]) -> None:
+    for task_id, pool in (("ingest", INGEST_POOL), ("score", ANOMALIES_POOL)):
+        a, b = (next(t for t in run if t["task_id"] == task_id) for run in dag_runs.values())
+        assert a["pool"] == pool and b["pool"] == pool
+        (a_start, a_end), (b_start, b_end) = _span(a), _span(b)
+        assert a_end <= b_start or b_end <= a_start, f"two {task_id} tasks ran at once: {a} {b}"
+
+
+def test_the_jobs_ran_on_the_standalone_cluster(stack: Stack, dag_runs: dict[str, list[dict[str, Any]]]) -> None:
+    state = master_state(stack.config.cluster)
+    assert sum(w["state"] == "ALIVE" for w in state["workers"]) == 2
+    names = [a["name"] for a in state.get("completedapps", [])]
+    print("applications the master ran:", names)
+    assert len(names) >= 6, names  # ingest, score and alerts of each run (validate is a Python task)
+    executors_dirs = list((stack.config.cluster.state_dir / "work").glob("worker-*/app-*/*"))
+    assert {p.parts[-3] for p in executors_dirs} == {"worker-1", "worker-2"}, "executors did not run on both workers"
+
+
+def _rows(spark: Any, warehouse: Path, table: str) -> list[tuple[Any, ...]]:
+    df = spark.read.format("delta").load(str(warehouse / "netqos.db" / table))
+    columns = sorted(c for c in df.columns if c not in VOLATILE)
+    return sorted(tuple(r) for r in df.select(*columns).collect())
+
+
+def test_cluster_tables_equal_the_local_run(
+    spark: Any, stack: Stack, reference: Path, dag_runs: dict[str, list[dict[str, Any]]], manifest: dict[str, int]
+) -> None:
+    cluster = stack.config.warehouse
+    packets = _rows(spark, cluster, "packets")
+    assert len(packets) == sum(manifest[name] for _, name in CAPTURES)  # every capture once: none lost, none twice
+    ledger = spark.read.format("delta").load(str(cluster / "netqos.db" / "ingest_ledger"))
+    assert sorted(r.path.rsplit("/", 1)[1] for r in ledger.collect()) == sorted(n for _, n in CAPTURES)
+    assert {r.status for r in ledger.collect()} == {"ingested"}
+    for table in COMPARED:
+        ours, theirs = _rows(spark, cluster, table), _rows(spark, reference, table)
+        assert ours, f"{table} is empty on the cluster"
+        assert ours == theirs, f"{table}: {len(ours)} rows on the cluster, {len(theirs)} on local[2]"
