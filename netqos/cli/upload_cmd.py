@@ -28,7 +28,10 @@ def run(args: argparse.Namespace) -> int:
 
     settings = load_settings(args)
     landing = Landing(s3_client(settings.s3), settings.s3.landing_bucket, settings.capture.prefix)
-    landing.ensure_bucket()
+    try:
+        landing.ensure_bucket()
+    except Exception as exc:  # a put-only sensor may neither check nor create buckets; the uploads say what is wrong
+        print(f"could not check or create bucket {landing.bucket}: {exc}", file=sys.stderr)
     failed = 0
     for path in map(Path, expand_capture_paths(args.paths)):
         try:

@@ -58,7 +58,7 @@ def spark_job(
     `pool`: the single-slot pool of the tables it writes (defaults.LAKE_POOLS)."""
     from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
-    from netqos.jars import JarsMissingError, spark_jars
+    from netqos.jars import JarsMissingError, require_postgresql_driver, spark_jars
     from netqos.settings import Settings
     from netqos.spark.session import driver_java_options
 
@@ -67,6 +67,10 @@ def spark_job(
         jars: str | None = ",".join(str(p) for p in spark_jars(settings.spark.jars_dir))
     except JarsMissingError:
         jars = None  # the DAG still parses; the task fails with the job's own "run make jars" message
+    try:  # a PostgreSQL metastore's JDBC driver must be on the driver's system classpath (DriverManager)
+        driver_class_path: str | None = str(require_postgresql_driver(settings.spark.jars_dir))
+    except JarsMissingError:
+        driver_class_path = None
     return SparkSubmitOperator(
         task_id=task_id,
         conn_id=SPARK_CONN_ID,
@@ -75,6 +79,7 @@ def spark_job(
         application=str(JOBS / f"{job}.py"),
         application_args=list(args),
         jars=jars,
+        driver_class_path=driver_class_path,
         driver_memory=settings.spark.driver_memory,
         name=f"netqos-{task_id}",
         conf={

@@ -111,10 +111,14 @@ def warehouse_location(settings: Settings) -> str:
     return settings.lake.warehouse_uri or settings.lake.warehouse_dir.resolve().as_uri()
 
 
+def launched_by_spark_submit() -> bool:
+    """Whether this Python process is a spark-submit driver: its JVM (and gateway) already run, master chosen."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
 def spark_conf(settings: Settings) -> dict[str, str]:
     """Every conf key `build_spark` sets; `settings.spark.extra_conf` wins over these defaults."""
     conf = {
-        "spark.master": settings.spark.master,
         "spark.driver.memory": settings.spark.driver_memory,
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
@@ -131,6 +135,10 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
     }
+    if not launched_by_spark_submit():
+        # Under spark-submit its --master (e.g. the spark_default connection's cluster) decides; a builder conf
+        # would silently override it.
+        conf["spark.master"] = settings.spark.master
     jars = [str(p) for p in spark_jars(settings.spark.jars_dir)]
     if settings.spark.master.startswith("local"):
         # Executors live in the driver JVM: the classpath is enough. `spark.jars` would copy every jar (the

@@ -5,14 +5,12 @@ submitted by Airflow's SparkSubmitOperator to spark://.
 Two netqos_ingest runs are triggered at once, each allowed two of the four landed captures. They must overlap as
 runs while no two tasks write one table at the same time (writer pools), and together ingest every capture once.
 The tables they produce on the cluster (packets, tcp_analysis, flows, qos_windows, anomalies scored by the MLflow
-champion) must hold the same rows as the same jobs run by spark-submit on local[2] over the same objects.
+champion) must hold the same rows as the same jobs run on local[2] over the same captures, in one batch.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import shutil
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -25,7 +23,6 @@ import pytest
 from s3server import free_port
 from shared_pcaps import SHARED_PCAPS
 
-from netqos.jars import spark_jars
 from netqos.orchestration.defaults import ANOMALIES_POOL, INGEST_POOL
 from netqos.orchestration.local_airflow import (
     LANDING_BUCKET,
@@ -34,17 +31,14 @@ from netqos.orchestration.local_airflow import (
     down,
     get_token,
     http_json,
-    node_s3_env,
     s3_client,
     up,
 )
 from netqos.orchestration.local_procs import Secrets, load_or_create_secrets
 from netqos.orchestration.spark_cluster import master_state
-from netqos.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark, pytest.mark.slow, pytest.mark.timeout(2400)]
 
-REPO = Path(__file__).resolve().parents[3]
 DAG_ID = "netqos_ingest"
 # Four small clean captures from different days, two sensors; uploaded oldest first, so `--max-files 2` cuts the
 # same two batches for every run (the ingest takes new files oldest first).
@@ -91,42 +85,35 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         down(state, purge_db=True, say=print)
 
 
-# --- the local[2] reference: the same jobs by spark-submit, on the same objects ---------------------------------
-def _submit(stack: Stack, warehouse: Path, job: str, *args: str) -> str:
-    settings = Settings()
-    jars = ",".join(str(p) for p in spark_jars(settings.spark.jars_dir))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NETQOS_S3__", "NETQOS_LAKE__", "MLFLOW_"))}
-    env.update(node_s3_env(stack.config, stack.secrets), NETQOS_LAKE__WAREHOUSE_DIR=str(warehouse),
-               MLFLOW_TRACKING_URI=stack.config.mlflow_url, PYSPARK_PYTHON=sys.executable,
-               NETQOS_SPARK__SHUFFLE_PARTITIONS="2")  # fmt: skip
-    cmd = [str(Path(sys.executable).with_name("spark-submit")), "--master", "local[2]", "--jars", jars,
-           "--conf", "spark.ui.enabled=false", "--conf", "spark.sql.session.timeZone=UTC",
-           str(REPO / "jobs" / "spark" / f"{job}.py"), *args]  # fmt: skip
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900, cwd=warehouse.parent)
-    assert proc.returncode == 0, f"{job} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
-    return proc.stdout + proc.stderr
-
-
+# --- the local[2] reference: the same jobs in the tests' local Spark session, on the same captures ---------------
 @pytest.fixture(scope="module")
-def reference(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two local[2] ingest batches of two files, a model trained on them promoted to champion, then scoring.
-    Returns the reference warehouse."""
+def reference(stack: Stack, spark: Any, settings_factory: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The four captures ingested in one local[2] batch, a model trained on them and promoted to champion (as a
+    person does in the MLflow UI), then scoring. Returns the reference database's folder."""
     from mlflow import MlflowClient
 
-    warehouse = tmp_path_factory.mktemp("reference") / "warehouse"
-    warehouse.mkdir()
-    landed_before = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
-    for batch in (1, 2):
-        _submit(stack, warehouse, "ingest", f"s3://{LANDING_BUCKET}/", "--max-files", "2",
-                "--landed-before", landed_before, "--run-id", f"reference-{batch}")  # fmt: skip
-    log = _submit(stack, warehouse, "train_models")
-    assert "as 'challenger'" in log, log[-3000:]
+    from netqos.jobs import ingest, score_windows
+    from netqos.lake.tables import QOS_WINDOWS
+    from netqos.ml.train import lake_dataset, lake_windows, train
+
+    base = settings_factory("scaleout_reference")
+    settings = base.model_copy(
+        update={"models": base.models.model_copy(update={"tracking_uri": stack.config.mlflow_url})}
+    )
+    root = tmp_path_factory.mktemp("reference-captures")
+    for sensor, name in CAPTURES:  # local copies under the same sensor=<id>/ key layout as the landing zone
+        (root / f"sensor={sensor}").mkdir(exist_ok=True)
+        shutil.copyfile(SHARED_PCAPS / name, root / f"sensor={sensor}" / name)
+    ingest.run(spark, [str(p) for p in sorted(root.glob("sensor=*/*.pcap"))], settings, run_id="reference")
+    # What the train job does, in this session (the job's own wrapper stops its session at the end).
+    w = settings.models.window_s
+    windows, version = lake_windows(spark, settings, w)
+    trained = train(settings, lake_dataset(windows, w, QOS_WINDOWS.qualified(settings), version, ()))
+    assert trained.registered is not None
     client = MlflowClient(tracking_uri=stack.config.mlflow_url)
-    name = Settings().models.registered_name
-    challenger = client.get_model_version_by_alias(name, "challenger")
-    client.set_registered_model_alias(name, "champion", challenger.version)  # what a person does in the MLflow UI
-    _submit(stack, warehouse, "score_windows", "--run-id", "reference-score")
-    return warehouse
+    client.set_registered_model_alias(trained.registered.name, "champion", trained.registered.version)
+    assert score_windows.run(spark, settings, "reference-score").scored > 0
+    return settings.lake.warehouse_dir / f"{settings.lake.database}.db"
 
 
 # --- two runs of the DAG at once, on the cluster, through Celery ---------------------------------------------
@@ -201,8 +188,8 @@ def test_the_jobs_ran_on_the_standalone_cluster(stack: Stack, dag_runs: dict[str
     assert {p.parts[-3] for p in executors_dirs} == {"worker-1", "worker-2"}, "executors did not run on both workers"
 
 
-def _rows(spark: Any, warehouse: Path, table: str) -> list[tuple[Any, ...]]:
-    df = spark.read.format("delta").load(str(warehouse / "netqos.db" / table))
+def _rows(spark: Any, database_dir: Path, table: str) -> list[tuple[Any, ...]]:
+    df = spark.read.format("delta").load(str(database_dir / table))
     columns = sorted(c for c in df.columns if c not in VOLATILE)
     return sorted(tuple(r) for r in df.select(*columns).collect())
 
@@ -210,10 +197,10 @@ def _rows(spark: Any, warehouse: Path, table: str) -> list[tuple[Any, ...]]:
 def test_cluster_tables_equal_the_local_run(
     spark: Any, stack: Stack, reference: Path, dag_runs: dict[str, list[dict[str, Any]]], manifest: dict[str, int]
 ) -> None:
-    cluster = stack.config.warehouse
+    cluster = stack.config.warehouse / "netqos.db"
     packets = _rows(spark, cluster, "packets")
     assert len(packets) == sum(manifest[name] for _, name in CAPTURES)  # every capture once: none lost, none twice
-    ledger = spark.read.format("delta").load(str(cluster / "netqos.db" / "ingest_ledger"))
+    ledger = spark.read.format("delta").load(str(cluster / "ingest_ledger"))
     assert sorted(r.path.rsplit("/", 1)[1] for r in ledger.collect()) == sorted(n for _, n in CAPTURES)
     assert {r.status for r in ledger.collect()} == {"ingested"}
     for table in COMPARED:

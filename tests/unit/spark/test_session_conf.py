@@ -50,6 +50,35 @@ def test_cluster_session_ships_jars(settings):
     assert conf["spark.jars"].count(".jar") == 2 and "spark.driver.extraClassPath" not in conf
 
 
+def test_spark_submit_chooses_the_master(settings, monkeypatch):
+    """Under spark-submit (its JVM's gateway is up) --master decides: a builder conf would override the cluster."""
+    monkeypatch.delenv("PYSPARK_GATEWAY_PORT", raising=False)
+    assert spark_conf(settings)["spark.master"] == "local[*]"
+    monkeypatch.setenv("PYSPARK_GATEWAY_PORT", "40000")
+    assert "spark.master" not in spark_conf(settings)
+
+
+def test_s3a_warehouse_keeps_keys_out_of_the_conf(settings, monkeypatch):
+    from pydantic import SecretStr
+
+    from netqos.settings import S3Settings
+    from netqos.spark.session import s3a_env
+
+    lake = settings.lake.model_copy(update={"warehouse_uri": "s3a://netqos-lakehouse/warehouse"})
+    s3 = S3Settings(endpoint_url="http://127.0.0.1:9000", access_key_id=SecretStr("AKIDX"),
+                    secret_access_key=SecretStr("s3cr3t-value"))  # fmt: skip
+    remote = settings.model_copy(update={"lake": lake, "s3": s3})
+    conf = spark_conf(remote)
+    assert conf["spark.sql.warehouse.dir"] == "s3a://netqos-lakehouse/warehouse"
+    assert conf["spark.hadoop.fs.s3a.endpoint"] == "http://127.0.0.1:9000"
+    assert conf["spark.hadoop.fs.s3a.path.style.access"] == "true"
+    assert conf["spark.hadoop.fs.s3a.secret.key"] == "${env.NETQOS_S3__SECRET_ACCESS_KEY}"
+    assert not any("s3cr3t-value" in v for v in conf.values())
+    assert s3a_env(remote)["NETQOS_S3__SECRET_ACCESS_KEY"] == "s3cr3t-value"
+    with pytest.raises(ValueError, match="s3a://"):
+        LakeSettings(warehouse_uri="/not/a/uri")
+
+
 def test_import_starts_nothing():
     code = "import sys, netqos.spark, netqos.lake; assert 'pyspark' not in sys.modules, 'pyspark imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
