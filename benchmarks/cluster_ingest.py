@@ -64,10 +64,11 @@ def split_capture(path: Path, files: int, packets: int, out: Path) -> list[Path]
 
 def run_ingest(master: str, captures: Path, warehouse: Path) -> tuple[float, dict[str, float]]:
     settings = Settings()
-    jars = ",".join(str(p) for p in spark_jars(settings.spark.jars_dir))
+    class_path = os.pathsep.join(str(p) for p in spark_jars(settings.spark.jars_dir))  # read in place, as the DAGs do
     env = {k: v for k, v in os.environ.items() if not k.startswith("NETQOS_LAKE__")}
     env.update(NETQOS_LAKE__WAREHOUSE_DIR=str(warehouse), PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1")
-    cmd = [str(Path(sys.executable).with_name("spark-submit")), "--master", master, "--jars", jars,
+    cmd = [str(Path(sys.executable).with_name("spark-submit")), "--master", master, "--driver-class-path", class_path,
+           "--conf", f"spark.executor.extraClassPath={class_path}",
            "--conf", "spark.ui.enabled=false", "--conf", "spark.sql.session.timeZone=UTC",
            "--executor-memory", "1g", str(REPO / "jobs" / "spark" / "ingest.py"), str(captures),
            "--sensor", "bench", "--run-id", "bench"]  # fmt: skip

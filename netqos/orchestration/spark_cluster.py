@@ -108,6 +108,9 @@ def node_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
         PYSPARK_PYTHON=sys.executable,  # executors run the project's interpreter, with netqos importable
         SPARK_LOCAL_IP=HOST,
         SPARK_NO_DAEMONIZE="1",  # spark-class runs in the foreground anyway; this keeps it so
+        # Finished applications' work dirs (executor logs, shipped files) are deleted after an hour.
+        SPARK_WORKER_OPTS="-Dspark.worker.cleanup.enabled=true -Dspark.worker.cleanup.interval=600"
+        " -Dspark.worker.cleanup.appDataTtl=3600",
     )
     env.update(extra or {})
     return env

@@ -58,19 +58,26 @@ def spark_job(
     `pool`: the single-slot pool of the tables it writes (defaults.LAKE_POOLS)."""
     from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
-    from netqos.jars import JarsMissingError, require_postgresql_driver, spark_jars
+    from netqos.jars import JarsMissingError, spark_jars
     from netqos.settings import Settings
     from netqos.spark.session import driver_java_options
 
     settings = Settings()
-    try:  # under spark-submit the driver JVM is already up: the Delta/S3A jars must come on its command line
-        jars: str | None = ",".join(str(p) for p in spark_jars(settings.spark.jars_dir))
+    # The Delta/S3A/JDBC jars on the driver's and the executors' class path, read where they are installed (the same
+    # path on every node: `make jars`, or /opt/netqos/jars in the images). Not --jars: that copies every jar (the
+    # 680 MB AWS SDK bundle too) into each executor's work dir for each application, and the JDBC driver of a
+    # PostgreSQL metastore must be on the system class path anyway (DriverManager).
+    try:
+        class_path: str | None = os.pathsep.join(str(p) for p in spark_jars(settings.spark.jars_dir))
     except JarsMissingError:
-        jars = None  # the DAG still parses; the task fails with the job's own "run make jars" message
-    try:  # a PostgreSQL metastore's JDBC driver must be on the driver's system classpath (DriverManager)
-        driver_class_path: str | None = str(require_postgresql_driver(settings.spark.jars_dir))
-    except JarsMissingError:
-        driver_class_path = None
+        class_path = None  # the DAG still parses; the task fails with the job's own "run make jars" message
+    conf = {
+        "spark.ui.enabled": "false",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.driver.extraJavaOptions": driver_java_options(settings),
+    }
+    if class_path:
+        conf["spark.executor.extraClassPath"] = class_path
     return SparkSubmitOperator(
         task_id=task_id,
         conn_id=SPARK_CONN_ID,
@@ -78,15 +85,10 @@ def spark_job(
         spark_binary=str(Path(sys.executable).with_name("spark-submit")),
         application=str(JOBS / f"{job}.py"),
         application_args=list(args),
-        jars=jars,
-        driver_class_path=driver_class_path,
+        driver_class_path=class_path,
         driver_memory=settings.spark.driver_memory,
         name=f"netqos-{task_id}",
-        conf={
-            "spark.ui.enabled": "false",
-            "spark.sql.session.timeZone": "UTC",
-            "spark.driver.extraJavaOptions": driver_java_options(settings),
-        },
+        conf=conf,
         env_vars={**S3_ENV, **(env or {}), "PYSPARK_PYTHON": sys.executable, "PATH": os.environ.get("PATH", "")},
         outlets=[table_asset(t) for t in outlets],
         inlets=[table_asset(t) for t in inlets],

@@ -1,12 +1,12 @@
 """`netqos airflow up` for real: PostgreSQL, MinIO and the four Airflow components on free ports in a tmp state dir.
 
-Security (no anonymous access, roles, no secret in logs or command lines) and one netqos_ingest run triggered
-through the UI in headless Chromium, on one small capture uploaded to the landing bucket.
+Security (no anonymous access, roles, no secret in logs or command lines) and the MLflow server and UI of the same
+stack. A netqos_ingest run triggered through the UI runs in tests/integration/scaleout (Celery workers, a Spark
+cluster), beside a second run triggered at the same time.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -19,15 +19,13 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from shared_pcaps import SHARED_PCAPS
+from airflow_ui import CHROMIUM, browser_page
 
 from netqos.orchestration.local_airflow import (
-    LANDING_BUCKET,
     MLFLOW_BUCKET,
     Layout,
     LocalAirflowConfig,
@@ -42,11 +40,6 @@ from netqos.orchestration.local_procs import Secrets, load_or_create_secrets
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(1500)]
 
 DAG_ID = "netqos_ingest"
-CHROMIUM = Path("/usr/bin/chromium")
-# 9 packets, 1.4 KB: Ethernet IPv4 TCP with a handshake (see MANIFEST.tsv in the shared pcaps folder).
-CAPTURE = SHARED_PCAPS / "zeek-get-to-ssh-server.pcap"
-CAPTURE_KEY = f"sensor=lab1/{CAPTURE.name}"
-RUN_TIMEOUT = 900.0  # five Spark tasks; ~4 min on an idle 2-core box, over 8 min when it is busy
 
 
 def _free_port() -> int:
@@ -60,7 +53,6 @@ class Running:
     config: LocalAirflowConfig
     secrets: Secrets
     artifacts: Path  # screenshots
-    uploaded: datetime  # when CAPTURE landed in the bucket
 
     @property
     def url(self) -> str:
@@ -95,7 +87,6 @@ def _status(method: str, url: str, body: Any = None, token: str | None = None) -
 
 @pytest.fixture(scope="module")
 def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    assert CAPTURE.is_file(), f"missing shared capture {CAPTURE}"
     state = tmp_path_factory.mktemp("airflow-state")
     artifacts = tmp_path_factory.mktemp("airflow-artifacts")
     config = LocalAirflowConfig(
@@ -110,9 +101,7 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         up(config, say=lambda m: print(f"[up +{time.monotonic() - started:5.1f}s] {m}"))
         print(f"local Airflow up in {time.monotonic() - started:.0f} s, state in {state}")
         secrets = load_or_create_secrets(Layout(state).secrets_file)
-        # Uploaded first: the run triggered later must see it as landed before its data interval end.
-        s3_client(config, secrets).upload_file(str(CAPTURE), LANDING_BUCKET, CAPTURE_KEY)
-        yield Running(config, secrets, artifacts, datetime.now(UTC))
+        yield Running(config, secrets, artifacts)
     finally:
         down(state, purge_db=True, say=print)
 
@@ -153,149 +142,6 @@ def test_viewer_can_read_but_not_trigger(airflow: Running) -> None:
 def test_dags_import_cleanly(airflow: Running) -> None:
     errors = airflow.api("GET", "/importErrors")
     assert errors["total_entries"] == 0, [e["stack_trace"][-600:] for e in errors["import_errors"]]
-
-
-# --- (b) a run triggered through the UI -----------------------------------------------------------------------------
-def _fail_other_runs(airflow: Running, token: str) -> list[str]:
-    """Unpausing a scheduled DAG makes the scheduler create a `scheduled__` run at once; with max_active_runs=1 it
-    would run before ours (minutes of Spark on an empty bucket). Mark such runs failed."""
-    runs = airflow.api("GET", f"/dags/{DAG_ID}/dagRuns?limit=100", token=token)["dag_runs"]
-    stopped = []
-    for run in runs:
-        if run["run_type"] != "manual" and run["state"] in ("queued", "running"):
-            rid = urllib.parse.quote(run["dag_run_id"], safe="")
-            airflow.api("PATCH", f"/dags/{DAG_ID}/dagRuns/{rid}", {"state": "failed"}, token=token)
-            stopped.append(run["dag_run_id"])
-    return stopped
-
-
-def _task_log(airflow: Running, token: str, run_id: str, task_id: str, try_number: int) -> str:
-    rid = urllib.parse.quote(run_id, safe="")
-    url = f"{airflow.url}/api/v2/dags/{DAG_ID}/dagRuns/{rid}/taskInstances/{task_id}/logs/{max(try_number, 1)}"
-    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}", "Accept": "application/x-ndjson"})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            lines = r.read().decode(errors="replace").splitlines()
-    except urllib.error.URLError as e:
-        return f"(no log: {e})"
-    events = []
-    for line in lines:
-        try:
-            event = json.loads(line)
-        except ValueError:
-            events.append(line)
-            continue
-        events.append(str(event.get("event", event)) if isinstance(event, dict) else str(event))
-    return "\n".join(events[-60:])
-
-
-@pytest.mark.skipif(not CHROMIUM.is_file(), reason="needs Debian's chromium (make tools)")
-def test_ingest_run_triggered_in_the_ui(airflow: Running) -> None:
-    token = airflow.token()
-    uploaded = airflow.uploaded
-
-    # DAGs start paused: unpause, and stop the scheduled run that unpausing creates.
-    airflow.api("PATCH", f"/dags/{DAG_ID}", {"is_paused": False}, token=token)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not _fail_other_runs(airflow, token):
-        time.sleep(1)
-
-    # The dialog's default logical date is "now" when it opens; it becomes the run's data interval end, the parse
-    # job's --landed-before: the capture must have landed before (checked on the run below).
-    time.sleep(max(0.0, 2.0 - (datetime.now(UTC) - uploaded).total_seconds()))
-
-    # Through the UI: log in, open the DAG, Trigger, confirm in the dialog (its defaults: a single run, now).
-    with _browser_page(airflow, "trigger") as page:
-        page.goto(f"{airflow.url}/dags/{DAG_ID}")
-        _log_in(page, airflow)
-        page.get_by_test_id("trigger-dag-button").click(timeout=60_000)
-        dialog = page.get_by_role("dialog")
-        dialog.wait_for(timeout=30_000)
-        page.screenshot(path=str(airflow.artifacts / "trigger-dialog.png"))
-        dialog.get_by_test_id("trigger-dag-submit").click()
-        dialog.wait_for(state="hidden", timeout=30_000)
-
-    # The browser is closed while the Spark tasks run (its auto-refresh costs CPU this 2-core box needs).
-    run = _wait_for_ui_run(airflow, token)
-    assert datetime.fromisoformat(run["data_interval_end"]) > uploaded, run
-    run = _wait_for_success(airflow, run["dag_run_id"])
-    assert run["state"] == "success"
-
-    with _browser_page(airflow, "run") as page:
-        rid = urllib.parse.quote(run["dag_run_id"], safe="")
-        page.goto(f"{airflow.url}/dags/{DAG_ID}/runs/{rid}")
-        _log_in(page, airflow)
-        page.get_by_text("score").first.wait_for(timeout=60_000)
-        page.wait_for_timeout(3000)
-        page.screenshot(path=str(airflow.artifacts / "run-success.png"), full_page=True)
-    print(f"screenshots in {airflow.artifacts}")
-
-
-@contextlib.contextmanager
-def _browser_page(airflow: Running, name: str, folder: Path | None = None) -> Iterator[Any]:
-    """A headless Chromium page; on failure a screenshot <name>-failure.png in `folder` (default: the artifacts
-    folder)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        try:
-            yield page
-        except BaseException:
-            shot = (folder or airflow.artifacts) / f"{name}-failure.png"
-            page.screenshot(path=str(shot), full_page=True)
-            print(f"failure screenshot: {shot} (page {page.url})")
-            raise
-        finally:
-            browser.close()
-
-
-def _log_in(page: Any, airflow: Running) -> None:
-    """Fill the login form the UI redirects to, then wait to be sent back."""
-    page.wait_for_selector("input[name=username]", timeout=60_000)
-    assert "/auth/login" in page.url
-    page.fill("input[name=username]", "admin")
-    page.fill("input[name=password]", airflow.secrets.admin_password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda u: "/auth/login" not in u, timeout=60_000)
-
-
-def _wait_for_ui_run(airflow: Running, token: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        runs = airflow.api("GET", f"/dags/{DAG_ID}/dagRuns?run_type=manual", token=token)["dag_runs"]
-        ours = [r for r in runs if r.get("triggered_by") == "ui"]
-        if ours:
-            run: dict[str, Any] = ours[0]
-            return run
-        time.sleep(1)
-    raise AssertionError("no manual run triggered from the UI appeared")
-
-
-def _wait_for_success(airflow: Running, run_id: str) -> dict[str, Any]:
-    rid = urllib.parse.quote(run_id, safe="")
-    deadline = time.monotonic() + RUN_TIMEOUT
-    states: dict[str, str | None] = {}
-    while time.monotonic() < deadline:
-        token = airflow.token()  # fresh each round: cheap, and no token expiry mid-run
-        _fail_other_runs(airflow, token)
-        run: dict[str, Any] = airflow.api("GET", f"/dags/{DAG_ID}/dagRuns/{rid}", token=token)
-        tis = airflow.api("GET", f"/dags/{DAG_ID}/dagRuns/{rid}/taskInstances", token=token)["task_instances"]
-        states = {t["task_id"]: t["state"] for t in tis}
-        bad = [t for t in tis if t["state"] in ("failed", "up_for_retry", "upstream_failed")]
-        if bad or run["state"] == "failed":
-            details = "\n\n".join(
-                f"--- {t['task_id']} ({t['state']}), try {t['try_number']}:\n"
-                + _task_log(airflow, token, run_id, t["task_id"], t["try_number"])
-                for t in bad
-                if t["state"] != "upstream_failed"
-            )
-            raise AssertionError(f"run {run_id} went wrong: {states}\n{details}")
-        if run["state"] == "success":
-            return run
-        time.sleep(5)
-    raise AssertionError(f"run {run_id} not done after {RUN_TIMEOUT:.0f} s: {states}")
 
 
 # --- the MLflow tracking server of the same stack ---------------------------------------------------------------------
@@ -382,7 +228,7 @@ print("RESULT" + json.dumps({{"versions": versions}}))
     url = airflow.config.mlflow_url
     shots = tmp_path / "screenshots"
     shots.mkdir()
-    with _browser_page(airflow, "mlflow", folder=shots) as page:
+    with browser_page(shots, "mlflow") as page:
         # A fresh browser gets a "new Model Registry UI" promo modal, some time after the list renders, that
         # swallows clicks: closed whenever it shows up.
         promo = page.get_by_role("dialog").filter(has_text="new Model Registry UI")

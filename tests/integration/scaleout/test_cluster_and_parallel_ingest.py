@@ -2,8 +2,9 @@
 workers) and a Spark standalone cluster (master + two workers started with spark-class), every Spark task
 submitted by Airflow's SparkSubmitOperator to spark://.
 
-Two netqos_ingest runs are triggered at once, each allowed two of the four landed captures. They must overlap as
-runs while no two tasks write one table at the same time (writer pools), and together ingest every capture once.
+Two netqos_ingest runs are triggered at once, one through the REST API (allowed two files), one through the UI's
+Trigger dialog in headless Chromium. They must overlap as runs while no two tasks write one table at the same time
+(writer pools), and together ingest every one of the four landed captures once.
 The tables they produce on the cluster (packets, tcp_analysis, flows, qos_windows, anomalies scored by the MLflow
 champion) must hold the same rows as the same jobs run on local[2] over the same captures, in one batch.
 """
@@ -15,11 +16,12 @@ import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from airflow_ui import CHROMIUM, task_log, trigger_in_ui
 from s3server import free_port
 from shared_pcaps import SHARED_PCAPS
 
@@ -37,7 +39,10 @@ from netqos.orchestration.local_airflow import (
 from netqos.orchestration.local_procs import Secrets, load_or_create_secrets
 from netqos.orchestration.spark_cluster import master_state
 
-pytestmark = [pytest.mark.integration, pytest.mark.spark, pytest.mark.slow, pytest.mark.timeout(2400)]
+pytestmark = [
+    pytest.mark.integration, pytest.mark.spark, pytest.mark.slow, pytest.mark.timeout(2400),
+    pytest.mark.skipif(not CHROMIUM.is_file(), reason="needs Debian's chromium (make tools)"),
+]  # fmt: skip
 
 DAG_ID = "netqos_ingest"
 # Four small clean captures from different days, two sensors; uploaded oldest first, so `--max-files 2` cuts the
@@ -117,40 +122,61 @@ def reference(stack: Stack, spark: Any, settings_factory: Any, tmp_path_factory:
 
 
 # --- two runs of the DAG at once, on the cluster, through Celery ---------------------------------------------
-def _trigger(stack: Stack, run_id: str, logical_date: datetime) -> None:
-    body = {"dag_run_id": run_id, "logical_date": logical_date.isoformat(), "conf": {"max_files": 2}}
-    stack.api("POST", f"/dags/{DAG_ID}/dagRuns", body)
-
-
 def _task_instances(stack: Stack, run_id: str) -> list[dict[str, Any]]:
     rid = urllib.parse.quote(run_id, safe="")
     tis: list[dict[str, Any]] = stack.api("GET", f"/dags/{DAG_ID}/dagRuns/{rid}/taskInstances")["task_instances"]
     return tis
 
 
+def _stop_scheduled_runs(stack: Stack) -> None:
+    """Unpausing a scheduled DAG makes the scheduler create a `scheduled__` run at once: not ours, marked failed."""
+    for run in stack.api("GET", f"/dags/{DAG_ID}/dagRuns?limit=100")["dag_runs"]:
+        if run["run_type"] == "scheduled" and run["state"] in ("queued", "running"):
+            rid = urllib.parse.quote(run["dag_run_id"], safe="")
+            stack.api("PATCH", f"/dags/{DAG_ID}/dagRuns/{rid}", {"state": "failed"})
+
+
+def _ui_run_id(stack: Stack) -> str:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        runs = stack.api("GET", f"/dags/{DAG_ID}/dagRuns?run_type=manual")["dag_runs"]
+        ours = [r for r in runs if r.get("triggered_by") == "ui"]
+        if ours:
+            return str(ours[0]["dag_run_id"])
+        time.sleep(1)
+    raise AssertionError("no manual run triggered from the UI appeared")
+
+
 @pytest.fixture(scope="module")
-def dag_runs(stack: Stack, reference: Path) -> dict[str, list[dict[str, Any]]]:
-    """Both runs triggered back to back (the champion exists: `score` scores); their task instances once done."""
+def dag_runs(
+    stack: Stack, reference: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, list[dict[str, Any]]]:
+    """Two runs at once (the champion exists, so `score` scores): one through the REST API allowed two files, then
+    one through the UI's Trigger dialog with the DAG's defaults. The REST run is older, so its ingest takes the
+    pool's slot first and the two oldest captures; the UI run's ingest then takes the other two. Returns each run's
+    task instances once both are done."""
     stack.api("PATCH", f"/dags/{DAG_ID}", {"is_paused": False})
-    now = datetime.now(UTC)
-    run_ids = ["parallel-a", "parallel-b"]
-    for i, run_id in enumerate(run_ids):
-        _trigger(stack, run_id, now + timedelta(seconds=i))
+    _stop_scheduled_runs(stack)
+    body = {"dag_run_id": "parallel-rest", "logical_date": datetime.now(UTC).isoformat(), "conf": {"max_files": 2}}
+    stack.api("POST", f"/dags/{DAG_ID}/dagRuns", body)
+    shots = tmp_path_factory.mktemp("scaleout-screenshots")
+    trigger_in_ui(stack.config.base_url, stack.secrets.admin_password, DAG_ID, shots)
+    run_ids = ["parallel-rest", _ui_run_id(stack)]
     deadline = time.monotonic() + RUN_TIMEOUT
     while True:
-        for run in stack.api("GET", f"/dags/{DAG_ID}/dagRuns?limit=100")["dag_runs"]:
-            if run["dag_run_id"] not in run_ids and run["state"] in ("queued", "running"):  # unpausing schedules one
-                rid = urllib.parse.quote(run["dag_run_id"], safe="")
-                stack.api("PATCH", f"/dags/{DAG_ID}/dagRuns/{rid}", {"state": "failed"})
-        runs = {r: stack.api("GET", f"/dags/{DAG_ID}/dagRuns/{r}") for r in run_ids}
+        _stop_scheduled_runs(stack)
+        runs = {r: stack.api("GET", f"/dags/{DAG_ID}/dagRuns/{urllib.parse.quote(r, safe='')}") for r in run_ids}
         if all(r["state"] in ("success", "failed") for r in runs.values()):
             break
         assert time.monotonic() < deadline, {r: v["state"] for r, v in runs.items()}
         time.sleep(5)
     result = {r: _task_instances(stack, r) for r in run_ids}
+    token = get_token(stack.config.base_url, "admin", stack.secrets.admin_password)
     failed = {
-        r: [(t["task_id"], t["state"]) for t in tis] for r, tis in result.items() if runs[r]["state"] != "success"
-    }
+        f"{r} {t['task_id']} ({t['state']})": task_log(stack.config.base_url, token, DAG_ID, r, t["task_id"],
+                                                      t["try_number"])[-3000:]
+        for r, tis in result.items() if runs[r]["state"] != "success" for t in tis if t["state"] == "failed"
+    }  # fmt: skip
     assert not failed, f"runs failed: {failed}; logs in {Layout(stack.config.state_dir).logs / 'airflow'}"
     return result
 

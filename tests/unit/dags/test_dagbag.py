@@ -30,7 +30,9 @@ for d in bag.dags.values():
                             "type": type(t).__name__, "trigger_rule": str(t.trigger_rule),
                             "args": [str(a) for a in getattr(t, "application_args", None) or []],
                             "application": str(getattr(t, "application", "")),
-                            "env": {k: str(v) for k, v in (getattr(t, "env_vars", None) or {}).items()}}
+                            "env": {k: str(v) for k, v in (getattr(t, "env_vars", None) or {}).items()},
+                            "conf": {k: str(v) for k, v in (getattr(t, "conf", None) or {}).items()},
+                            "jars": getattr(t, "jars", None), "driver_cp": getattr(t, "driver_class_path", None)}
     out["dags"][d.dag_id] = {"tags": sorted(d.tags), "doc": bool(d.doc_md), "owner": d.owner,
                              "max_active_runs": d.max_active_runs, "tasks": tasks}
 print("JSON" + json.dumps(out))
@@ -84,6 +86,22 @@ def test_each_lake_table_has_one_writer_pool(parsed: dict) -> None:
                 for uri in t["outlets"]:
                     writers.setdefault(uri, set()).add(t["pool"])
     assert all(len(pools) == 1 for pools in writers.values()), writers
+
+
+def test_spark_tasks_read_the_jars_in_place(parsed: dict) -> None:
+    """Jars on the class paths, not --jars: a cluster would copy the 680 MB AWS bundle per application and worker."""
+    import os
+
+    from netqos.jars import spark_jars
+    from netqos.settings import Settings
+
+    expected = os.pathsep.join(str(p) for p in spark_jars(Settings().spark.jars_dir))
+    for dag in parsed["dags"].values():
+        for t in dag["tasks"].values():
+            if t["type"] == "SparkSubmitOperator":
+                assert not t["jars"]
+                assert t["driver_cp"] == expected and t["conf"]["spark.executor.extraClassPath"] == expected
+                assert "postgresql" in t["driver_cp"]  # a PostgreSQL metastore's JDBC driver (DriverManager)
 
 
 def test_parsing_imports_nothing_heavy(parsed: dict) -> None:
