@@ -24,7 +24,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -44,7 +43,9 @@ from netqos.orchestration.local_procs import (
     how_it_ended,
     load_or_create_secrets,
     log_tail,
+    netqos_home,
     pid_alive,
+    port_free,
     read_pid,
     running_pid,
     spawn,
@@ -72,19 +73,14 @@ class LocalAirflowError(RuntimeError):
 
 
 def default_state_dir() -> Path:
-    home = os.environ.get("NETQOS_HOME")
-    if home:
-        return Path(home) / "airflow"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "netqos" / "airflow"
+    return netqos_home() / "airflow"
 
 
 def minio_binary() -> Path:
     """The MinIO that `make minio` builds (same lookup as tests/s3server.py and scripts/minio-local.sh)."""
     if explicit := os.environ.get("NETQOS_MINIO_BIN"):
         return Path(explicit)
-    home = os.environ.get("NETQOS_HOME")
-    base = Path(home) if home else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "netqos"
-    return base / "bin" / "minio"
+    return netqos_home() / "bin" / "minio"
 
 
 @dataclass(frozen=True)
@@ -299,16 +295,6 @@ def get_token(base_url: str, user: str, password: str) -> str:
     return str(token)
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 # --- MinIO ---------------------------------------------------------------------------------------------------------
 def _minio_running(layout: Layout) -> int | None:
     return running_pid(layout.pid("minio"), "minio")
@@ -321,7 +307,7 @@ def _start_minio(config: LocalAirflowConfig, secrets: Secrets, say: Say) -> None
     binary = minio_binary()
     if not (binary.is_file() and os.access(binary, os.X_OK)):
         raise LocalAirflowError(f"no MinIO binary at {binary}: run `make minio` (NETQOS_MINIO_BIN overrides the path)")
-    if not _port_free(config.minio_port):
+    if not port_free(config.minio_port):
         raise LocalAirflowError(f"port {config.minio_port} is taken: choose another MinIO port (--minio-port)")
     say(f"starting MinIO on {config.minio_url}")
     for d in (layout.minio_dir / "data", layout.minio_dir / "certs"):
@@ -399,7 +385,7 @@ def _start_mlflow(config: LocalAirflowConfig, secrets: Secrets, db_url: str, say
     layout = Layout(config.state_dir)
     if _mlflow_running(layout) is not None:
         return
-    if not _port_free(config.mlflow_port):
+    if not port_free(config.mlflow_port):
         raise LocalAirflowError(f"port {config.mlflow_port} is taken: choose another MLflow port (--mlflow-port)")
     say(f"starting the MLflow tracking server on {config.mlflow_url}")
     env = mlflow_env(config, secrets, db_url)
@@ -537,7 +523,7 @@ def up(config: LocalAirflowConfig | None = None, say: Say = print) -> UpResult:
         say(f"already running (state in {config.state_dir})")
         return UpResult(previous.base_url, previous.mlflow_url, ADMIN_USER, secrets.admin_password,
                         layout.passwords_file, config.state_dir, True, time.monotonic() - started)  # fmt: skip
-    if running["api-server"] is None and not _port_free(config.api_port):
+    if running["api-server"] is None and not port_free(config.api_port):
         raise LocalAirflowError(f"port {config.api_port} is taken: choose another (--port)")
     (config.state_dir / "config.json").write_text(config.to_json())
 

@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -75,6 +76,24 @@ def load_or_create_secrets(path: Path) -> Secrets:
     result = _generate()
     write_private(path, json.dumps(asdict(result), indent=2) + "\n")
     return result
+
+
+def netqos_home() -> Path:
+    """$NETQOS_HOME, else <XDG_CACHE_HOME or ~/.cache>/netqos: where local servers keep their state and binaries."""
+    if home := os.environ.get("NETQOS_HOME"):
+        return Path(home)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "netqos"
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether `port` can be bound on `host` now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 # --- processes -------------------------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
 import time
 import urllib.error
@@ -24,7 +23,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from netqos.orchestration.local_procs import how_it_ended, log_tail, read_pid, running_pid, spawn, stop_group
+from netqos.orchestration.local_procs import (
+    how_it_ended,
+    log_tail,
+    netqos_home,
+    port_free,
+    read_pid,
+    running_pid,
+    spawn,
+    stop_group,
+)
 
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
@@ -38,9 +46,7 @@ class SparkClusterError(RuntimeError):
 
 
 def default_state_dir() -> Path:
-    home = os.environ.get("NETQOS_HOME")
-    base = Path(home) if home else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "netqos"
-    return base / "spark-cluster"
+    return netqos_home() / "spark-cluster"
 
 
 @dataclass(frozen=True)
@@ -123,15 +129,6 @@ def master_state(config: SparkClusterConfig, timeout: float = 5.0) -> dict[str, 
     return state
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        try:
-            s.bind((HOST, port))
-        except OSError:
-            return False
-    return True
-
-
 def up(config: SparkClusterConfig | None = None, *, env: Mapping[str, str] | None = None, say: Say = print) -> str:
     """Start the master and the workers that are not running; wait until every worker is ALIVE at the master.
     `env`: node-level environment for executors (e.g. NETQOS_S3__*). Returns the master URL."""
@@ -142,7 +139,7 @@ def up(config: SparkClusterConfig | None = None, *, env: Mapping[str, str] | Non
     full_env = node_env(env)
     if _running(config, "master") is None:
         for port in (config.master_port, config.master_ui_port):
-            if not _port_free(port):
+            if not port_free(port, HOST):
                 raise SparkClusterError(f"port {port} is taken: choose other master ports")
         (config.state_dir / "cluster.json").write_text(config.to_json())
         say(f"starting the Spark master on {config.master_url} (UI {config.master_ui})")

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from netqos.orchestration.local_procs import log_tail, pid_alive, read_pid, running_pid, spawn, stop_group
+from netqos.orchestration.local_procs import log_tail, pid_alive, port_free, read_pid, running_pid, spawn, stop_group
 from netqos.settings import Settings
 from netqos.sql.launch import launcher_env, spark_home
 
@@ -94,15 +94,6 @@ def _port_open(port: int, timeout: float = 1.0) -> bool:
     return False
 
 
-def _free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        try:
-            s.bind((HOST, port))
-        except OSError:
-            return False
-    return True
-
-
 def status(settings: Settings) -> tuple[ThriftState | None, str]:
     """(state, one-line description); state is None when no server of ours runs (a stale pid file is removed)."""
     state = read_state(settings)
@@ -124,7 +115,7 @@ def start(settings: Settings, *, port: int | None = None, timeout: float = 300.0
     if state is not None:
         return state
     port = port or settings.lake.thrift_port
-    if not _free(port):
+    if not port_free(port, HOST):
         raise ThriftError(f"port {HOST}:{port} is in use: pick another with --port or NETQOS_LAKE__THRIFT_PORT")
     folder = state_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
