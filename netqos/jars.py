@@ -14,6 +14,17 @@ AWS_JAR_PREFIXES = ("hadoop-aws-", "bundle-", "analyticsaccelerator-s3-", "wildf
 POSTGRESQL_JAR_GLOB = "postgresql-*.jar"
 
 
+def spark_home() -> Path:
+    """The pyspark package folder: bin/ (spark-submit, spark-class, spark-sql), jars/ and conf/ of the Spark that
+    `pip install pyspark` brought. Found without importing pyspark."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pyspark")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("pyspark is not installed in this interpreter: run `make deps`")
+    return Path(spec.origin).resolve().parent
+
+
 class JarsMissingError(FileNotFoundError):
     """The jar cache is empty or incomplete: the fix is always `make jars`."""
 

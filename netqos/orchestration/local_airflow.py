@@ -40,13 +40,12 @@ from netqos.orchestration.defaults import LAKE_POOLS
 from netqos.orchestration.local_postgres import DB_USER, LocalPostgres
 from netqos.orchestration.local_procs import (
     Secrets,
-    how_it_ended,
+    how_it_ended_by_file,
     load_or_create_secrets,
     log_tail,
     netqos_home,
     pid_alive,
     port_free,
-    read_pid,
     running_pid,
     spawn,
     stop_group,
@@ -429,9 +428,9 @@ def _check_alive(layout: Layout, names: Iterable[str], config: LocalAirflowConfi
         local_celery.check_workers(config.celery_workers, logs=layout.logs, run=layout.run)
     for name in names:
         if _component_pid(layout, name) is None:
-            log, pid = layout.log(name), read_pid(layout.pid(name))
-            ended = how_it_ended(pid) if pid is not None else "has no pid file"
-            raise LocalAirflowError(f"airflow {name} (pid {pid}) {ended}; see {log}:\n{log_tail(log)}")
+            log = layout.log(name)
+            ended = how_it_ended_by_file(layout.pid(name))
+            raise LocalAirflowError(f"airflow {name} {ended}; see {log}:\n{log_tail(log)}")
 
 
 def _wait_ready(config: LocalAirflowConfig, secrets: Secrets, say: Say) -> None:

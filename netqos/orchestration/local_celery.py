@@ -16,8 +16,8 @@ from pathlib import Path
 from netqos.orchestration.local_procs import (
     Secrets,
     how_it_ended,
+    how_it_ended_by_file,
     log_tail,
-    read_pid,
     running_pid,
     spawn,
     write_private,
@@ -124,7 +124,5 @@ def check_workers(count: int, *, logs: Path, run: Path) -> None:
     for name in worker_names(count):
         pid_file = run / f"{name}.pid"
         if running_pid(pid_file, WORKER_MARKER) is None:
-            pid = read_pid(pid_file)
-            ended = how_it_ended(pid) if pid is not None else "has no pid file"
             log = logs / f"{name}.log"
-            raise LocalCeleryError(f"airflow {name} {ended}; see {log}:\n{log_tail(log)}")
+            raise LocalCeleryError(f"airflow {name} {how_it_ended_by_file(pid_file)}; see {log}:\n{log_tail(log)}")

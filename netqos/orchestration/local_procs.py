@@ -100,6 +100,12 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
 _exit_codes: dict[int, int] = {}  # children reaped by pid_alive: pid -> exit code (negative: the signal)
 
 
+def how_it_ended_by_file(pid_file: Path) -> str:
+    """how_it_ended for the pid recorded in `pid_file` ('has no pid file' when there is none)."""
+    pid = read_pid(pid_file)
+    return f"(pid {pid}) {how_it_ended(pid)}" if pid is not None else "has no pid file"
+
+
 def how_it_ended(pid: int) -> str:
     """'exit code N' / 'killed by SIGX' for a child that pid_alive reaped, else 'ended'."""
     code = _exit_codes.get(pid)

@@ -23,12 +23,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from netqos.jars import spark_home
 from netqos.orchestration.local_procs import (
-    how_it_ended,
+    how_it_ended_by_file,
     log_tail,
     netqos_home,
     port_free,
-    read_pid,
     running_pid,
     spawn,
     stop_group,
@@ -78,16 +78,6 @@ class SparkClusterConfig:
             return cls(state_dir=state_dir)
         d["state_dir"] = state_dir
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
-
-
-def spark_home() -> Path:
-    """The pyspark package folder: it is a Spark distribution (bin/spark-class, jars/)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("pyspark")
-    if spec is None or spec.origin is None:
-        raise SparkClusterError("pyspark is not installed in this interpreter: run `make deps`")
-    return Path(spec.origin).parent
 
 
 def _names(config: SparkClusterConfig) -> list[str]:
@@ -167,8 +157,7 @@ def _wait_workers(config: SparkClusterConfig) -> None:
     while time.monotonic() < deadline:
         for name in _names(config):
             if _running(config, name) is None:
-                pid = read_pid(_pid_file(config, name))
-                ended = how_it_ended(pid) if pid is not None else "did not start"
+                ended = how_it_ended_by_file(_pid_file(config, name))
                 raise SparkClusterError(f"Spark {name} {ended}; {_log(config, name)}:\n{log_tail(_log(config, name))}")
         try:
             workers = master_state(config).get("workers", [])

@@ -12,16 +12,10 @@ import os
 import sys
 from pathlib import Path
 
+from netqos.jars import spark_home
 from netqos.orchestration.local_procs import write_private
 from netqos.settings import Settings
 from netqos.spark.session import metastore_env, spark_conf
-
-
-def spark_home() -> Path:
-    """The pyspark package folder: bin/, jars/ and conf/ of the Spark that `pip install pyspark` brought."""
-    import pyspark
-
-    return Path(pyspark.__file__).resolve().parent
 
 
 def conf_dir(settings: Settings) -> Path:

@@ -15,9 +15,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from netqos.jars import spark_home
 from netqos.orchestration.local_procs import log_tail, pid_alive, port_free, read_pid, running_pid, spawn, stop_group
 from netqos.settings import Settings
-from netqos.sql.launch import launcher_env, spark_home
+from netqos.sql.launch import launcher_env
 
 MAIN_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
 HOST = "127.0.0.1"

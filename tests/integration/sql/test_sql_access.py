@@ -57,7 +57,7 @@ def port_open(port: int) -> bool:
 
 
 def test_thrift_server_netqos_sql_and_beeline_share_a_postgres_catalog(sql_lake, pg_metastore, tmp_path):
-    from netqos.sql.launch import spark_home
+    from netqos.jars import spark_home
 
     url, user, password = pg_metastore
     port = free_port()

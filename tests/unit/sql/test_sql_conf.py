@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from netqos.jars import JarsMissingError
+from netqos.jars import JarsMissingError, spark_home
 from netqos.settings import LakeSettings, Settings, SparkSettings
 from netqos.spark.session import METASTORE_PASSWORD_ENV, metastore_env, spark_conf
 from netqos.sql import launch, thrift
@@ -121,7 +121,7 @@ def test_spark_defaults_is_spark_conf_and_private(tmp_path):
 
 def test_shell_and_thrift_launchers(tmp_path):
     settings = make_settings(tmp_path, postgres=True)
-    home = launch.spark_home()
+    home = spark_home()
     assert launch.spark_sql_argv(settings, ["-e", "SELECT 1"]) == [
         str(home / "bin" / "spark-sql"), "--database", "netqos", "-e", "SELECT 1"
     ]  # fmt: skip
