@@ -39,6 +39,8 @@ def register(sub: Any) -> None:
     )
     up.add_argument("--spark-worker-memory", default="2g", help="memory each Spark worker offers (default 2g)")
     up.add_argument("--warehouse-dir", type=Path, help="Delta warehouse of the DAGs (default <state>/lake/warehouse)")
+    up.add_argument("--no-schedules", dest="schedules", action="store_false",
+                    help="no scheduled runs (only runs triggered from the UI, the REST API or the CLI)")  # fmt: skip
     up.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for readiness (default 300)")
     up.set_defaults(run=run_up)
 
@@ -78,7 +80,7 @@ def run_up(args: argparse.Namespace) -> int:
         celery_workers=args.celery_workers, redis_port=args.redis_port, spark_workers=args.spark_workers,
         spark_worker_memory=args.spark_worker_memory,
         warehouse_dir=args.warehouse_dir.resolve() if args.warehouse_dir else None,
-        startup_timeout=args.timeout,
+        startup_timeout=args.timeout, schedules=args.schedules,
     )  # fmt: skip
     try:
         with console.status("starting local Airflow") as spinner:

@@ -22,7 +22,8 @@ MASK = "**********"  # what SecretStr prints
 # LogRecord attributes that are not `extra=` fields.
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "taskName"}
 # Chatty at INFO (a line per py4j connection) and not ours.
-_QUIET = ("py4j", "urllib3", "botocore", "boto3", "s3transfer")
+# great_expectations logs ~150 INFO lines per validation (decorator registration): noise in every task log.
+_QUIET = ("py4j", "urllib3", "botocore", "boto3", "s3transfer", "great_expectations")
 
 
 def secret_values(model: BaseModel) -> list[str]:

@@ -100,6 +100,7 @@ class LocalAirflowConfig:
     warehouse_dir: Path | None = None  # None = <state dir>/lake/warehouse
     dags_folder: Path = DAGS_FOLDER
     startup_timeout: float = 300.0
+    schedules: bool = True  # False: the scheduler creates no scheduled runs (manual and REST triggers still run)
     wait_for_dags: tuple[str, ...] = ("netqos_ingest",)
 
     @property
@@ -257,6 +258,8 @@ def airflow_env(config: LocalAirflowConfig, secrets: Secrets, db_url: str) -> di
         "MLFLOW_TRACKING_URI": config.mlflow_url,  # tasks that train or score log to the local server
         "NETQOS_REPORT__BUCKET": REPORTS_BUCKET,  # the nightly report is copied there too
     }
+    if not config.schedules:
+        env["AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE"] = "False"
     if java_home := _java_home():
         env["JAVA_HOME"] = java_home
     if config.executor == "celery":

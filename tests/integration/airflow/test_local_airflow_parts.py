@@ -39,6 +39,15 @@ def test_spark_default_connection(tmp_path: Path, master: str, host: str, port: 
     assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"] == "False"
     assert env["AIRFLOW__API__HOST"] == "127.0.0.1"
     assert env["NETQOS_LAKE__WAREHOUSE_DIR"] == str(tmp_path / "lake" / "warehouse")
+    assert "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE" not in env  # schedules on by default
+
+
+def test_no_schedules_turns_off_the_schedulers_runs_only(tmp_path: Path) -> None:
+    args = build_parser().parse_args(["airflow", "up", "--state-dir", str(tmp_path), "--no-schedules"])
+    assert args.schedules is False
+    config = LocalAirflowConfig(state_dir=tmp_path, schedules=False)
+    env = airflow_env(config, load_or_create_secrets(tmp_path / "s.json"), "postgresql+psycopg2://a:b@127.0.0.1:1/a")
+    assert env["AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE"] == "False"
 
 
 def test_scram_verifier_shape() -> None:
