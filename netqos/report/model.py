@@ -46,7 +46,8 @@ class Coverage:
             return f"No traffic was captured on {day.isoformat()} (UTC): no sensor delivered packets for this day."
         assert self.first_window is not None and self.last_window is not None
         span = f"{self.first_window:%H:%M} to {self.last_window:%H:%M} UTC"
-        minutes = f"{self.minutes_with_traffic} of 1440 minutes ({self.share:.0%}) have traffic"
+        share = f"{self.share:.1%}" if self.share < 0.1 else f"{self.share:.0%}"  # 3 minutes are 0.2 %, not 0 %
+        minutes = f"{self.minutes_with_traffic} of 1440 minutes ({share}) have traffic"
         if self.status == "complete":
             return f"Complete day: data from {span}; {minutes}."
         why = "the day has not ended yet" if not self.day_ended else "captures cover only part of the day"

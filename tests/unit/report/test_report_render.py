@@ -124,7 +124,7 @@ def test_partial_day_says_so_and_numbers_agree_between_html_json_csv() -> None:
     files = render(_data())
     html = files["report.html"].decode()
     doc = json.loads(files["report.json"])
-    assert doc["status"] == "partial" and "Partial day" in html and "90 of 1440 minutes" in html
+    assert doc["status"] == "partial" and "Partial day" in html and "90 of 1440 minutes (6.2%)" in html
     assert doc["totals"]["packets"] == 600 * 90 and f"{600 * 90:,}" in html
     assert doc["totals"]["anomalies"] == 1 and "1 / 10" in html
     # the CSV of a table holds the rows of its JSON table
