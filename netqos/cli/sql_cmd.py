@@ -76,11 +76,12 @@ def query(args: argparse.Namespace) -> int:
     if text is None or not text.strip():
         print("netqos sql: give SQL text, --file FILE or '-' (stdin); see `netqos sql --help`", file=sys.stderr)
         return 2
+    from pyspark.errors import AnalysisException
     from rich.console import Console
 
     from netqos.jars import JarsMissingError
     from netqos.spark.session import build_spark
-    from netqos.sql.query import MissingTableError, is_derby_locked, print_answers, run_statements
+    from netqos.sql.query import MissingTableError, is_derby_locked, print_answers, query_error_text, run_statements
 
     settings = _settings(args)
     _quiet_python_loggers()
@@ -101,6 +102,9 @@ def query(args: argparse.Namespace) -> int:
                 "[red]the embedded Derby metastore is open in another Spark process (a job, a shell or "
                 "`netqos sql --thrift`): stop it, or configure a PostgreSQL metastore (docs/queries.md)[/red]"
             )
+            return 2
+        if isinstance(e, AnalysisException):  # a typo in the query (unknown column, syntax): one clear error
+            err.print(f"netqos sql: {query_error_text(str(e))}", style="red", markup=False, highlight=False)
             return 2
         raise
     finally:

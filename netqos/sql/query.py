@@ -206,6 +206,15 @@ def _title(statement: str, width: int = 100) -> str:
     return one_line if len(one_line) <= width else one_line[: width - 1] + "…"
 
 
+def query_error_text(message: str) -> str:
+    """What a person needs from Spark's error for a query they typed: the error line with its suggestion (the
+    analysed plan after it is for Spark developers); a parse error keeps its `== SQL ==` excerpt with the caret."""
+    text = message.strip()
+    if "== SQL ==" in text:
+        return text
+    return text.splitlines()[0].rstrip(";") if text else "the query failed"
+
+
 def is_derby_locked(error: BaseException) -> bool:
     """True for the error Hive's client raises when another JVM has the embedded Derby metastore open."""
     text = "".join(_chain_text(error))

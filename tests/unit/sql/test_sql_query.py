@@ -10,7 +10,7 @@ import json
 import pytest
 
 from netqos.cli.main import build_parser, main
-from netqos.sql.query import Answer, is_derby_locked, split_statements, to_csv, to_json
+from netqos.sql.query import Answer, is_derby_locked, query_error_text, split_statements, to_csv, to_json
 
 pytestmark = pytest.mark.unit
 
@@ -66,6 +66,22 @@ def test_derby_lock_is_recognised_through_causes():
     except ValueError as outer:
         assert is_derby_locked(outer)
     assert not is_derby_locked(ValueError("TABLE_OR_VIEW_NOT_FOUND"))
+
+
+def test_query_errors_keep_the_message_and_drop_the_plan():
+    analysis = (
+        "[UNRESOLVED_COLUMN.WITH_SUGGESTION] A column, variable, or function parameter with name `service_class` "
+        "cannot be resolved. Did you mean one of the following? [`src_addr`, `bytes`]. SQLSTATE: 42703; line 1 pos 7;\n"
+        "'Aggregate ['service_class], ['service_class, count(1) AS flows#0L]\n"
+        "+- SubqueryAlias spark_catalog.netqos.flows\n"
+    )
+    text = query_error_text(analysis)
+    assert text.startswith("[UNRESOLVED_COLUMN") and "Did you mean" in text and "SubqueryAlias" not in text
+    assert not text.endswith(";")
+    parse = "\n[PARSE_SYNTAX_ERROR] Syntax error at or near 'SELEC'. SQLSTATE: 42601\n\n== SQL ==\nSELEC 1\n^^^\n"
+    shown = query_error_text(parse)
+    assert shown.startswith("[PARSE_SYNTAX_ERROR]") and shown.endswith("== SQL ==\nSELEC 1\n^^^")
+    assert query_error_text("  ") == "the query failed"
 
 
 def test_cli_arguments():
