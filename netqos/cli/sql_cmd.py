@@ -76,12 +76,11 @@ def query(args: argparse.Namespace) -> int:
     if text is None or not text.strip():
         print("netqos sql: give SQL text, --file FILE or '-' (stdin); see `netqos sql --help`", file=sys.stderr)
         return 2
-    from pyspark.errors import AnalysisException
     from rich.console import Console
 
     from netqos.jars import JarsMissingError
     from netqos.spark.session import build_spark
-    from netqos.sql.query import MissingTableError, is_derby_locked, print_answers, query_error_text, run_statements
+    from netqos.sql.query import MissingTableError, QueryError, is_derby_locked, print_answers, run_statements
 
     settings = _settings(args)
     _quiet_python_loggers()
@@ -93,8 +92,8 @@ def query(args: argparse.Namespace) -> int:
         return 2
     try:
         answers = run_statements(spark, text, settings, max_rows=args.max_rows)
-    except MissingTableError as e:
-        err.print(f"[red]{e}[/red]", highlight=False)
+    except (MissingTableError, QueryError) as e:
+        err.print(f"netqos sql: {e}", style="red", markup=False, highlight=False)
         return 2
     except Exception as e:
         if is_derby_locked(e):
@@ -102,9 +101,6 @@ def query(args: argparse.Namespace) -> int:
                 "[red]the embedded Derby metastore is open in another Spark process (a job, a shell or "
                 "`netqos sql --thrift`): stop it, or configure a PostgreSQL metastore (docs/queries.md)[/red]"
             )
-            return 2
-        if isinstance(e, AnalysisException):  # a typo in the query (unknown column, syntax): one clear error
-            err.print(f"netqos sql: {query_error_text(str(e))}", style="red", markup=False, highlight=False)
             return 2
         raise
     finally:

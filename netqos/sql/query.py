@@ -25,6 +25,11 @@ class MissingTableError(LookupError):
     """A statement named a table the catalog does not have; the message lists the tables it does have."""
 
 
+class QueryError(ValueError):
+    """Spark could not analyse or parse a statement (unknown column, syntax): the message is Spark's, without
+    the analysed plan."""
+
+
 class DerbyLockedError(RuntimeError):
     """The embedded Derby metastore is open in another Spark process."""
 
@@ -96,7 +101,8 @@ def run_statements(spark: SparkSession, text: str, settings: Settings, *, max_ro
     """Run each statement of `text` in order, in the database `settings.lake.database` when it exists (so
     `flows` and `netqos.flows` both work); at most `max_rows` rows are fetched per statement.
 
-    Raises MissingTableError (listing the tables there are) when a statement names a table that does not exist.
+    Raises MissingTableError (listing the tables there are) when a statement names a table that does not exist,
+    QueryError for any other statement Spark cannot analyse or parse.
     """
     from pyspark.errors import AnalysisException
 
@@ -113,7 +119,9 @@ def run_statements(spark: SparkSession, text: str, settings: Settings, *, max_ro
         except AnalysisException as e:
             if e.getCondition() in ("TABLE_OR_VIEW_NOT_FOUND", "SCHEMA_NOT_FOUND"):
                 raise MissingTableError(_missing_table_message(spark, settings, str(e))) from None
-            raise
+            if is_derby_locked(e):
+                raise
+            raise QueryError(query_error_text(str(e))) from None
         answers.append(
             Answer(
                 statement=statement,

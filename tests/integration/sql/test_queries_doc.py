@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from netqos.sql.query import MissingTableError, run_statements, split_statements
+from netqos.sql.query import MissingTableError, QueryError, run_statements, split_statements
 
 pytestmark = [pytest.mark.spark, pytest.mark.integration]
 
@@ -82,3 +82,13 @@ def test_missing_table_lists_the_tables(spark, sql_lake):
         run_statements(spark, "SELECT * FROM flowz", sql_lake.settings)
     message = str(e.value)
     assert "flowz" in message and "flows" in message and "qos_windows" in message and "anomalies" in message
+
+
+def test_a_query_error_is_spark_s_message_without_the_plan(spark, sql_lake):
+    with pytest.raises(QueryError) as e:
+        run_statements(spark, "SELECT tcp_retransmission FROM flows", sql_lake.settings)
+    message = str(e.value)
+    assert message.startswith("[UNRESOLVED_COLUMN") and "`tcp_retransmissions`" in message  # Spark's suggestion
+    assert "\n" not in message and "Relation" not in message
+    with pytest.raises(QueryError, match="PARSE_SYNTAX_ERROR"):
+        run_statements(spark, "SELEC 1", sql_lake.settings)
